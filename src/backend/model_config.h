@@ -1,0 +1,34 @@
+// The parsed config.json of a model artifact.
+//
+//   {"backend": "torchscript", "task": "text-classification", "max_tokens": 128}
+//   {"backend": "torchscript", "task": "tensor",
+//    "inputs":  [{"name": "x", "datatype": "FP32", "shape": [-1, 4]}],
+//    "outputs": [{"name": "y", "datatype": "FP32", "shape": [-1, 2]}]}
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "backend/tensor.h"
+
+namespace modelmux {
+
+enum class ModelTask { kTextClassification, kTensor };
+
+std::string_view ModelTaskName(ModelTask task);
+
+struct ModelConfig {
+  std::string backend = "torchscript";
+  ModelTask task = ModelTask::kTextClassification;
+  int max_tokens = 128;       // text models: tokens kept per text
+  int default_top_k = 3;      // text classifiers: labels returned when unset
+  std::vector<TensorSpec> inputs;   // tensor models
+  std::vector<TensorSpec> outputs;  // tensor models
+};
+
+// Parses config.json text. Errors name the offending field.
+absl::StatusOr<ModelConfig> ParseModelConfig(std::string_view json_text);
+
+}  // namespace modelmux

@@ -1,0 +1,260 @@
+#include "runtime/scheduler.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "runtime/test_sync.h"
+
+namespace modelmux {
+namespace {
+
+using runtime_test::Counter;
+using runtime_test::Gate;
+using ::testing::HasSubstr;
+
+Scheduler::Task Noop() {
+  return [](std::chrono::nanoseconds) {};
+}
+
+// Occupies a worker until `gate` opens; returns once the blocker is running,
+// so that everything submitted afterwards is queued behind it.
+void BlockOneWorker(Scheduler& scheduler, Gate& gate) {
+  // Shared: the task may still be inside Add() when this function returns.
+  auto started = std::make_shared<Counter>();
+  ASSERT_TRUE(scheduler
+                  .Submit("blocker",
+                          [started, &gate](std::chrono::nanoseconds) {
+                            started->Add(1);
+                            gate.Wait();
+                          })
+                  .ok());
+  ASSERT_TRUE(started->WaitFor(1));
+}
+
+// Records the order in which tasks start.
+class StartLog {
+ public:
+  Scheduler::Task Record(std::string label) {
+    return [this, label = std::move(label)](std::chrono::nanoseconds) {
+      std::lock_guard<std::mutex> lock(mu_);
+      order_.push_back(label);
+    };
+  }
+  std::vector<std::string> order() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return order_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> order_;
+};
+
+TEST(SchedulerTest, FullModelQueueIsResourceExhaustedAndNamesTheModel) {
+  Gate gate;
+  Scheduler scheduler({.workers = 1, .max_queue_per_model = 2, .max_queued_total = 100});
+  ASSERT_NO_FATAL_FAILURE(BlockOneWorker(scheduler, gate));
+  ASSERT_TRUE(scheduler.Submit("tenant-a", Noop()).ok());
+  ASSERT_TRUE(scheduler.Submit("tenant-a", Noop()).ok());
+  absl::Status status = scheduler.Submit("tenant-a", Noop());
+  EXPECT_TRUE(absl::IsResourceExhausted(status)) << status;
+  EXPECT_THAT(std::string(status.message()), HasSubstr("tenant-a"));
+  EXPECT_THAT(std::string(status.message()), HasSubstr("2"));
+  // Another tenant is not affected by tenant-a's full queue.
+  EXPECT_TRUE(scheduler.Submit("tenant-b", Noop()).ok());
+  EXPECT_EQ(scheduler.queued(), 3);
+  gate.Open();
+}
+
+TEST(SchedulerTest, GlobalCapIsUnavailableAndNamesTheLimit) {
+  Gate gate;
+  Scheduler scheduler({.workers = 1, .max_queue_per_model = 10, .max_queued_total = 3});
+  ASSERT_NO_FATAL_FAILURE(BlockOneWorker(scheduler, gate));
+  ASSERT_TRUE(scheduler.Submit("a", Noop()).ok());
+  ASSERT_TRUE(scheduler.Submit("b", Noop()).ok());
+  ASSERT_TRUE(scheduler.Submit("c", Noop()).ok());
+  absl::Status status = scheduler.Submit("d", Noop());
+  EXPECT_TRUE(absl::IsUnavailable(status)) << status;
+  EXPECT_THAT(std::string(status.message()), HasSubstr("limit 3"));
+  gate.Open();
+}
+
+TEST(SchedulerTest, SubmitAfterShutdownIsUnavailableAndDoesNotRun) {
+  bool ran = false;
+  Scheduler scheduler({.workers = 2});
+  scheduler.Shutdown();
+  absl::Status status = scheduler.Submit("a", [&](std::chrono::nanoseconds) { ran = true; });
+  EXPECT_TRUE(absl::IsUnavailable(status)) << status;
+  scheduler.Shutdown();  // idempotent
+  EXPECT_FALSE(ran);
+}
+
+TEST(SchedulerTest, EmptyTaskIsRejected) {
+  Scheduler scheduler({.workers = 1});
+  EXPECT_TRUE(absl::IsInvalidArgument(scheduler.Submit("a", Scheduler::Task())));
+}
+
+TEST(SchedulerTest, EveryTaskRunsExactlyOnce) {
+  constexpr int kModels = 20;
+  constexpr int kPerModel = 100;
+  std::vector<std::atomic<int>> runs(kModels * kPerModel);
+  {
+    Scheduler scheduler(
+        {.workers = 3, .max_queue_per_model = kPerModel, .max_queued_total = kModels * kPerModel});
+    for (int i = 0; i < kPerModel; ++i) {
+      for (int m = 0; m < kModels; ++m) {
+        std::atomic<int>* slot = &runs[m * kPerModel + i];
+        ASSERT_TRUE(
+            scheduler
+                .Submit(absl::StrCat("model-", m), [slot](std::chrono::nanoseconds) { slot->fetch_add(1); })
+                .ok());
+      }
+    }
+  }  // the destructor drains
+  for (size_t i = 0; i < runs.size(); ++i) EXPECT_EQ(runs[i].load(), 1) << "task " << i;
+}
+
+TEST(SchedulerTest, TasksOfOneModelStartInSubmissionOrder) {
+  Gate gate;
+  StartLog log;
+  Scheduler scheduler({.workers = 1});
+  ASSERT_NO_FATAL_FAILURE(BlockOneWorker(scheduler, gate));
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(scheduler.Submit("a", log.Record(absl::StrCat("a", i))).ok());
+    ASSERT_TRUE(scheduler.Submit("b", log.Record(absl::StrCat("b", i))).ok());
+  }
+  gate.Open();
+  scheduler.Shutdown();
+  // Round robin between a and b, each in its own FIFO order.
+  EXPECT_THAT(log.order(),
+              ::testing::ElementsAre("a0", "b0", "a1", "b1", "a2", "b2", "a3", "b3", "a4", "b4"));
+}
+
+TEST(SchedulerTest, DeepQueueDoesNotStarveAnotherModel) {
+  Gate gate;
+  StartLog log;
+  Scheduler scheduler({.workers = 1});
+  ASSERT_NO_FATAL_FAILURE(BlockOneWorker(scheduler, gate));
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(scheduler.Submit("hot", log.Record("hot")).ok());
+  ASSERT_TRUE(scheduler.Submit("cold", log.Record("cold")).ok());
+  gate.Open();
+  scheduler.Shutdown();
+  const std::vector<std::string> order = log.order();
+  ASSERT_EQ(order.size(), 51u);
+  auto cold = std::find(order.begin(), order.end(), "cold");
+  EXPECT_LT(cold - order.begin(), 2) << "cold model waited behind the hot model's queue";
+}
+
+TEST(SchedulerTest, TaskIsToldHowLongItWaited) {
+  constexpr auto kDelay = std::chrono::milliseconds(50);
+  Gate gate;
+  std::chrono::nanoseconds waited{-1};
+  Scheduler scheduler({.workers = 1});
+  ASSERT_NO_FATAL_FAILURE(BlockOneWorker(scheduler, gate));
+  ASSERT_TRUE(scheduler.Submit("a", [&](std::chrono::nanoseconds q) { waited = q; }).ok());
+  // The delay is the thing measured, so sleeping is the point here.
+  std::this_thread::sleep_for(kDelay);
+  gate.Open();
+  scheduler.Shutdown();
+  EXPECT_GE(waited, kDelay);
+}
+
+TEST(SchedulerTest, ThreadCountDoesNotGrowWithModels) {
+  constexpr int kModels = 1000;
+  Gate gate;
+  std::mutex mu;
+  std::set<std::thread::id> threads;
+  Counter ran;
+  Scheduler scheduler({.workers = 2, .max_queue_per_model = 4, .max_queued_total = kModels});
+  ASSERT_NO_FATAL_FAILURE(BlockOneWorker(scheduler, gate));
+  for (int m = 0; m < kModels; ++m) {
+    ASSERT_TRUE(scheduler
+                    .Submit(absl::StrCat("tenant-", m),
+                            [&](std::chrono::nanoseconds) {
+                              {
+                                std::lock_guard<std::mutex> lock(mu);
+                                threads.insert(std::this_thread::get_id());
+                              }
+                              ran.Add(1);
+                            })
+                    .ok());
+  }
+  gate.Open();
+  ASSERT_TRUE(ran.WaitFor(kModels));
+  EXPECT_EQ(scheduler.workers(), 2);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_LE(threads.size(), 2u);
+    EXPECT_FALSE(threads.contains(std::this_thread::get_id()));
+  }
+  scheduler.Shutdown();
+  // Drained models leave nothing behind.
+  EXPECT_EQ(scheduler.queued_models(), 0);
+  EXPECT_EQ(scheduler.queued(), 0);
+}
+
+TEST(SchedulerTest, IdleModelsAreForgotten) {
+  Gate gate;
+  Counter done;
+  Scheduler scheduler({.workers = 1});
+  ASSERT_NO_FATAL_FAILURE(BlockOneWorker(scheduler, gate));
+  auto count = [&done](std::chrono::nanoseconds) { done.Add(1); };
+  ASSERT_TRUE(scheduler.Submit("a", count).ok());
+  ASSERT_TRUE(scheduler.Submit("a", count).ok());
+  ASSERT_TRUE(scheduler.Submit("b", count).ok());
+  EXPECT_EQ(scheduler.queued_models(), 2);
+  EXPECT_EQ(scheduler.queued(), 3);
+  gate.Open();
+  // A task is dequeued before it runs, so once all three ran none is queued.
+  ASSERT_TRUE(done.WaitFor(3));
+  EXPECT_EQ(scheduler.queued_models(), 0);
+  EXPECT_EQ(scheduler.queued(), 0);
+}
+
+TEST(SchedulerTest, ShutdownRunsQueuedTasksBeforeReturning) {
+  Gate gate;
+  Counter ran;
+  Scheduler scheduler({.workers = 1, .max_queue_per_model = 100});
+  ASSERT_NO_FATAL_FAILURE(BlockOneWorker(scheduler, gate));
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(scheduler.Submit("full", Noop()).ok());
+    ASSERT_TRUE(scheduler.Submit("a", [&](std::chrono::nanoseconds) { ran.Add(1); }).ok());
+  }
+  std::thread stopper([&] { scheduler.Shutdown(); });
+  // Once Shutdown has begun, even a full model answers Unavailable.
+  const auto deadline = std::chrono::steady_clock::now() + runtime_test::kTestTimeout;
+  while (absl::IsResourceExhausted(scheduler.Submit("full", Noop())) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  EXPECT_TRUE(absl::IsUnavailable(scheduler.Submit("a", Noop())));
+  EXPECT_EQ(ran.value(), 0);
+  gate.Open();
+  stopper.join();
+  EXPECT_EQ(ran.value(), 100);
+}
+
+TEST(SchedulerTest, ThrowingTaskDoesNotKillTheWorker) {
+  Counter ran;
+  Scheduler scheduler({.workers = 1});
+  ASSERT_TRUE(
+      scheduler.Submit("a", [](std::chrono::nanoseconds) -> void { throw std::runtime_error("boom"); }).ok());
+  ASSERT_TRUE(scheduler.Submit("a", [](std::chrono::nanoseconds) -> void { throw 42; }).ok());
+  ASSERT_TRUE(scheduler.Submit("a", [&](std::chrono::nanoseconds) { ran.Add(1); }).ok());
+  EXPECT_TRUE(ran.WaitFor(1));
+}
+
+}  // namespace
+}  // namespace modelmux

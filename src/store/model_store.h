@@ -1,0 +1,67 @@
+// Where model artifacts live. A store answers three questions: which models
+// exist (paginated), how big one is, and "give me a local directory holding
+// this model's files" (Fetch).
+//
+// Implementations are thread-safe. Every call validates the model name before
+// it touches a path or a key (common/model_name.h).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace modelmux {
+
+struct ArtifactInfo {
+  std::string name;
+  int64_t bytes = 0;  // size on disk (directory: sum of files; archive: file size)
+};
+
+struct ModelListPage {
+  std::vector<std::string> names;  // sorted ascending
+  std::string next_page_token;     // empty on the last page
+};
+
+// A directory holding one model's files (config.json, model.pt, ...). When the
+// store had to unpack or download the artifact, the directory is temporary and
+// is removed when this object is destroyed.
+class LocalArtifact {
+ public:
+  LocalArtifact(std::filesystem::path dir, bool remove_on_destroy)
+      : dir_(std::move(dir)), remove_on_destroy_(remove_on_destroy) {}
+  ~LocalArtifact();
+  LocalArtifact(const LocalArtifact&) = delete;
+  LocalArtifact& operator=(const LocalArtifact&) = delete;
+
+  const std::filesystem::path& dir() const { return dir_; }
+
+ private:
+  std::filesystem::path dir_;
+  bool remove_on_destroy_;
+};
+
+class ModelStore {
+ public:
+  virtual ~ModelStore() = default;
+
+  // Human-readable location, for logs and /v2 metadata ("/srv/models").
+  virtual std::string Describe() const = 0;
+
+  // NotFound when no artifact of that name exists; InvalidArgument for a bad name;
+  // Unavailable when the store cannot be reached.
+  virtual absl::StatusOr<ArtifactInfo> Stat(std::string_view name) const = 0;
+
+  // Up to `page_size` names greater than `page_token` (the last name of the
+  // previous page; empty for the first page), in ascending order.
+  virtual absl::StatusOr<ModelListPage> List(std::string_view page_token, int page_size) const = 0;
+
+  // Makes the artifact available as a local directory.
+  virtual absl::StatusOr<std::unique_ptr<LocalArtifact>> Fetch(std::string_view name) const = 0;
+};
+
+}  // namespace modelmux
