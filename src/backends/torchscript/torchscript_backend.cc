@@ -1,0 +1,137 @@
+#include "backends/torchscript/torchscript_backend.h"
+
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
+
+#include <mutex>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "backends/torchscript/torchscript_model.h"
+#include "common/status_macros.h"
+
+namespace modelmux {
+namespace {
+
+constexpr size_t kMaxErrorChars = 400;
+// TorchScript's profiling executor profiles the first run and optimises the
+// graph on the second (about 1.5 ms for a ticket classifier): both belong to
+// the load, not to the first user.
+constexpr int kWarmUpRuns = 2;
+
+absl::StatusOr<torch::jit::Module> LoadModule(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return absl::InvalidArgumentError(absl::StrCat("artifact has no model file ", path.string()));
+  }
+  try {
+    torch::jit::Module module = torch::jit::load(path.string(), torch::kCPU);
+    if (!module.find_method("forward")) {
+      return absl::InvalidArgumentError(absl::StrCat(path.string(), " has no forward method"));
+    }
+    module.eval();
+    return module;
+  } catch (const std::exception& e) {
+    return absl::DataLossError(
+        absl::StrCat(path.string(), " is not a loadable TorchScript module: ", TorchErrorMessage(e)));
+  }
+}
+
+class TorchScriptBackend final : public Backend {
+ public:
+  std::string_view name() const override { return "torchscript"; }
+
+  absl::StatusOr<std::unique_ptr<Model>> Load(const std::filesystem::path& dir,
+                                              const ModelConfig& config) const override {
+    if (config.backend != name()) {
+      return absl::InvalidArgumentError(absl::StrCat("config.json backend is '", config.backend,
+                                                     "', not 'torchscript' (", dir.string(), ")"));
+    }
+    ASSIGN_OR_RETURN(torch::jit::Module module, LoadModule(dir / "model.pt"));
+    std::unique_ptr<TorchScriptModel> model;
+    if (config.task == ModelTask::kTextClassification) {
+      ASSIGN_OR_RETURN(model, TextClassifierModel::Create(dir, config, std::move(module)));
+    } else {
+      ASSIGN_OR_RETURN(model, TensorModel::Create(config, std::move(module)));
+    }
+    for (int run = 0; run < kWarmUpRuns; ++run) {
+      absl::Status warm = model->WarmUp();
+      if (!warm.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat((dir / "model.pt").string(), ": warm-up inference failed: ", warm.message()));
+      }
+    }
+    return model;
+  }
+};
+
+}  // namespace
+
+std::string TorchErrorMessage(const std::exception& e) {
+  const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
+  std::string_view text = c10_error ? c10_error->what_without_backtrace() : e.what();
+  // TorchScript interpreter errors end with the original exception, e.g.
+  // "RuntimeError: index out of range in self"; that line is the useful one.
+  if (size_t pos = text.rfind("RuntimeError: "); pos != std::string_view::npos) {
+    text.remove_prefix(pos + std::string_view("RuntimeError: ").size());
+  }
+  text = text.substr(0, text.find('\n'));
+  std::string out(text.substr(0, kMaxErrorChars));
+  if (text.size() > kMaxErrorChars) out += "...";
+  return out;
+}
+
+int64_t ModuleTensorBytes(const torch::jit::Module& module) {
+  absl::flat_hash_set<const void*> seen;
+  int64_t bytes = 0;
+  auto add = [&](const at::Tensor& t) {
+    if (!t.defined() || !t.has_storage()) return;
+    const c10::Storage& storage = t.storage();
+    if (seen.insert(storage.unsafeGetStorageImpl()).second) {
+      bytes += static_cast<int64_t>(storage.nbytes());
+    }
+  };
+  for (const at::Tensor& p : module.parameters(/*recurse=*/true)) add(p);
+  for (const at::Tensor& b : module.buffers(/*recurse=*/true)) add(b);
+  return bytes;
+}
+
+TorchScriptModel::TorchScriptModel(ModelConfig config, torch::jit::Module module)
+    : config_(std::move(config)),
+      module_(std::move(module)),
+      forward_(module_.get_method("forward")),
+      memory_bytes_(ModuleTensorBytes(module_)) {}
+
+absl::StatusOr<c10::IValue> TorchScriptModel::Forward(std::vector<c10::IValue> inputs) const {
+  try {
+    c10::InferenceMode guard;
+    return forward_(std::move(inputs));
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("model forward failed: ", TorchErrorMessage(e)));
+  }
+}
+
+size_t TorchScriptModel::ForwardArity() const {
+  const size_t args = forward_.function().getSchema().arguments().size();
+  return args > 0 ? args - 1 : 0;
+}
+
+void ConfigureTorchThreads() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    at::set_num_threads(1);
+    // Throws when the inter-op pool already started (someone ran a parallel op
+    // first); the pool then keeps its size, which only costs idle threads.
+    try {
+      at::set_num_interop_threads(1);
+    } catch (const std::exception&) {
+    }
+  });
+}
+
+std::unique_ptr<Backend> NewTorchScriptBackend() {
+  ConfigureTorchThreads();
+  return std::make_unique<TorchScriptBackend>();
+}
+
+}  // namespace modelmux

@@ -1,0 +1,107 @@
+#include "text/tokenizer.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace modelmux {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+Tokenizer MakeTokenizer() {
+  auto tok = Tokenizer::FromVocabText("<unk>\nrefund\ncharge\ndouble\nmy\nid42\n", "vocab.txt");
+  EXPECT_TRUE(tok.ok()) << tok.status();
+  return std::move(tok).value();
+}
+
+TEST(TokenizerTest, IdsAreLineNumbers) {
+  Tokenizer tok = MakeTokenizer();
+  EXPECT_EQ(tok.vocab_size(), 6);
+  EXPECT_THAT(tok.Encode("refund charge double my id42", 100), ElementsAre(1, 2, 3, 4, 5));
+}
+
+TEST(TokenizerTest, LowerCasesAscii) {
+  Tokenizer tok = MakeTokenizer();
+  EXPECT_THAT(tok.Encode("REFUND Charge dOuBlE", 100), ElementsAre(1, 2, 3));
+}
+
+TEST(TokenizerTest, SplitsOnPunctuationAndWhitespace) {
+  Tokenizer tok = MakeTokenizer();
+  EXPECT_THAT(tok.Encode("  refund,charge!!double\t\nmy...id42?", 100), ElementsAre(1, 2, 3, 4, 5));
+  // Non-ASCII bytes are separators too, so UTF-8 text never reaches the lookup half-split.
+  EXPECT_THAT(tok.Encode("refund\xc3\xa9"
+                         "charge",
+                         100),
+              ElementsAre(1, 2));
+}
+
+TEST(TokenizerTest, UnknownWordsGetIdZero) {
+  Tokenizer tok = MakeTokenizer();
+  EXPECT_THAT(tok.Encode("refund the charge", 100), ElementsAre(1, 0, 2));
+  EXPECT_THAT(tok.Encode("refunds", 100), ElementsAre(0));
+  // The <unk> line itself is not a word that matches.
+  EXPECT_THAT(tok.Encode("<unk> unk", 100), ElementsAre(0, 0));
+  EXPECT_THAT(tok.Encode(std::string(200, 'a'), 100), ElementsAre(0));
+}
+
+TEST(TokenizerTest, TruncatesToMaxTokens) {
+  Tokenizer tok = MakeTokenizer();
+  EXPECT_THAT(tok.Encode("refund charge double my", 2), ElementsAre(1, 2));
+  EXPECT_TRUE(tok.Encode("refund charge", 0).empty());
+}
+
+TEST(TokenizerTest, EmptyAndSeparatorOnlyTextGiveNoIds) {
+  Tokenizer tok = MakeTokenizer();
+  EXPECT_TRUE(tok.Encode("", 10).empty());
+  EXPECT_TRUE(tok.Encode(" ,.!? \n", 10).empty());
+}
+
+TEST(TokenizerTest, AppendsToTheCallersVector) {
+  Tokenizer tok = MakeTokenizer();
+  std::vector<int64_t> ids = {9};
+  EXPECT_EQ(tok.Encode("my refund", 10, &ids), 2);
+  EXPECT_THAT(ids, ElementsAre(9, 4, 1));
+}
+
+TEST(TokenizerTest, AcceptsCrLfAndKeepsFirstIdOfRepeatedToken) {
+  auto tok = Tokenizer::FromVocabText("<unk>\r\nfoo\r\nbar\r\nfoo\r\n", "vocab.txt");
+  ASSERT_TRUE(tok.ok()) << tok.status();
+  EXPECT_EQ(tok->vocab_size(), 4);
+  EXPECT_THAT(tok->Encode("bar foo", 10), ElementsAre(2, 1));
+}
+
+TEST(TokenizerTest, SurvivesMove) {
+  Tokenizer tok = MakeTokenizer();
+  Tokenizer moved = std::move(tok);
+  EXPECT_THAT(moved.Encode("double", 10), ElementsAre(3));
+}
+
+TEST(TokenizerTest, RejectsBadVocabularies) {
+  auto empty = Tokenizer::FromVocabText("", "vocab.txt");
+  EXPECT_EQ(empty.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(empty.status().message(), HasSubstr("vocab.txt"));
+  auto no_unk = Tokenizer::FromVocabText("refund\ncharge\n", "vocab.txt");
+  EXPECT_EQ(no_unk.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(no_unk.status().message(), HasSubstr("<unk>"));
+}
+
+TEST(TokenizerTest, CreateReadsAFile) {
+  const auto path = std::filesystem::path(testing::TempDir()) / "tokenizer_test_vocab.txt";
+  std::ofstream(path) << "<unk>\nhello\nworld";
+  auto tok = Tokenizer::Create(path);
+  ASSERT_TRUE(tok.ok()) << tok.status();
+  EXPECT_THAT(tok->Encode("World, hello", 10), ElementsAre(2, 1));
+  EXPECT_GT(tok->MemoryBytes(), 0);
+  std::filesystem::remove(path);
+
+  auto missing = Tokenizer::Create(path);
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(missing.status().message(), HasSubstr("tokenizer_test_vocab.txt"));
+}
+
+}  // namespace
+}  // namespace modelmux
