@@ -1,0 +1,242 @@
+#include "server/inference_server.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+
+namespace modelmux {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+// Labels each text by its length, so answers can be checked.
+class EchoModel : public Model {
+ public:
+  explicit EchoModel(ModelConfig config) : config_(std::move(config)) {}
+  const ModelConfig& config() const override { return config_; }
+  int64_t MemoryBytes() const override { return 1000; }
+  absl::StatusOr<Classifications> Classify(const std::vector<std::string_view>& texts, int top_k) const override {
+    Classifications out;
+    if (texts.size() == 1 && texts[0] == "block") {
+      blocked = true;
+      while (!released) std::this_thread::yield();
+    }
+    for (std::string_view text : texts) {
+      out.push_back({{labels_[text.size() % 2], 0.75f}});
+      if (top_k > 1) out.back().push_back({labels_[(text.size() + 1) % 2], 0.25f});
+    }
+    return out;
+  }
+  static inline std::atomic<bool> blocked{false};
+  static inline std::atomic<bool> released{false};
+
+  absl::StatusOr<std::vector<Tensor>> Infer(const std::vector<Tensor>& inputs) const override {
+    if (config_.task != ModelTask::kTensor) return absl::FailedPreconditionError("not a tensor model");
+    Tensor out = inputs.at(0);
+    out.name = "y";
+    for (float& v : out.fp32) v *= 2;
+    return std::vector<Tensor>{out};
+  }
+
+ private:
+  ModelConfig config_;
+  std::string labels_[2] = {"even", "odd"};
+};
+
+class EchoBackend : public Backend {
+ public:
+  std::string_view name() const override { return "echo"; }
+  absl::StatusOr<std::unique_ptr<Model>> Load(const fs::path&, const ModelConfig& config) const override {
+    ++loads;
+    return std::make_unique<EchoModel>(config);
+  }
+  mutable std::atomic<int> loads{0};
+};
+
+// A store of models "text-N" and "tensor-N", each a directory with config.json.
+class TempStore : public ModelStore {
+ public:
+  TempStore() : root_(fs::temp_directory_path() / absl::StrCat("mmx-server-test-", getpid(), "-", counter_++)) {
+    fs::create_directories(root_);
+    for (int i = 0; i < 5; ++i) {
+      Write(absl::StrCat("text-", i), R"({"backend": "echo", "task": "text-classification"})");
+      Write(absl::StrCat("tensor-", i),
+            R"({"backend": "echo", "task": "tensor", "inputs": [{"name": "x", "datatype": "FP32", "shape": [-1]}],
+                "outputs": [{"name": "y", "datatype": "FP32", "shape": [-1]}]})");
+    }
+    Write("needs-other-backend", R"({"backend": "onnx", "task": "text-classification"})");
+  }
+  ~TempStore() override { fs::remove_all(root_); }
+
+  std::string Describe() const override { return root_.string(); }
+  absl::StatusOr<ArtifactInfo> Stat(std::string_view name) const override {
+    if (!fs::exists(root_ / name)) return absl::NotFoundError(absl::StrCat("model '", std::string(name), "' not found"));
+    return ArtifactInfo{std::string(name), 1000};
+  }
+  absl::StatusOr<ModelListPage> List(std::string_view, int) const override {
+    ModelListPage page;
+    for (const auto& entry : fs::directory_iterator(root_)) page.names.push_back(entry.path().filename());
+    std::sort(page.names.begin(), page.names.end());
+    return page;
+  }
+  absl::StatusOr<std::unique_ptr<LocalArtifact>> Fetch(std::string_view name) const override {
+    RETURN_IF_ERROR(Stat(name).status());
+    return std::make_unique<LocalArtifact>(root_ / name, false);
+  }
+
+ private:
+  void Write(const std::string& name, const std::string& config) {
+    fs::create_directories(root_ / name);
+    std::ofstream(root_ / name / "config.json") << config;
+  }
+  static inline std::atomic<int> counter_{0};
+  fs::path root_;
+};
+
+class InferenceServerTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<InferenceServer> MakeServer(int64_t budget = 1 << 20, int workers = 2, int queue = 128) {
+    InferenceServer::Options options;
+    options.store = std::make_unique<TempStore>();
+    auto backend = std::make_unique<EchoBackend>();
+    backend_ = backend.get();
+    options.backends.push_back(std::move(backend));
+    options.metrics = &metrics_;
+    options.memory_budget_bytes = budget;
+    options.workers = workers;
+    options.max_queue_per_model = queue;
+    auto server = InferenceServer::Create(std::move(options));
+    EXPECT_TRUE(server.ok()) << server.status();
+    return *std::move(server);
+  }
+
+  static absl::StatusOr<InferResponse> InferSync(InferenceServer& server, InferRequest request) {
+    std::promise<absl::StatusOr<InferResponse>> promise;
+    auto future = promise.get_future();
+    server.Infer(std::move(request),
+                 [&promise](absl::StatusOr<InferResponse> response) { promise.set_value(std::move(response)); });
+    return future.get();
+  }
+
+  Metrics metrics_{{}};
+  EchoBackend* backend_ = nullptr;
+};
+
+TEST_F(InferenceServerTest, ClassifiesTextAndLoadsLazilyOnce) {
+  auto server = MakeServer();
+  for (int i = 0; i < 3; ++i) {
+    auto response = InferSync(*server, {.model = "text-1", .texts = {"abc", "ab"}, .top_k = 2});
+    ASSERT_TRUE(response.ok()) << response.status();
+    ASSERT_EQ(response->classifications.size(), 2u);
+    EXPECT_EQ(response->classifications[0][0].label, "odd");
+    EXPECT_EQ(response->classifications[1][0].label, "even");
+    EXPECT_EQ(response->classifications[0].size(), 2u);
+  }
+  EXPECT_EQ(backend_->loads.load(), 1);
+  EXPECT_THAT(metrics_.Serialize(), HasSubstr("modelmux_model_cache_hits_total 2"));
+}
+
+TEST_F(InferenceServerTest, TextClassifierAcceptsV2TextTensor) {
+  auto server = MakeServer();
+  Tensor text{.name = "text", .dtype = DataType::kBytes, .shape = {2}, .bytes = {"a", "bb"}};
+  auto response = InferSync(*server, {.model = "text-0", .tensors = {text}, .tensors_given = true});
+  ASSERT_TRUE(response.ok()) << response.status();
+  EXPECT_EQ(response->classifications[0][0].label, "odd");
+  Tensor wrong_shape = text;
+  wrong_shape.shape = {3};
+  auto bad = InferSync(*server, {.model = "text-0", .tensors = {wrong_shape}, .tensors_given = true});
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(InferenceServerTest, TensorModelsNeedTensors) {
+  auto server = MakeServer();
+  auto bad = InferSync(*server, {.model = "tensor-0", .texts = {"hello"}});
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad.status().message(), HasSubstr("/v2/models/tensor-0/infer"));
+  Tensor x{.name = "x", .dtype = DataType::kFp32, .shape = {2}, .fp32 = {1, 2}};
+  auto good = InferSync(*server, {.model = "tensor-0", .tensors = {x}, .tensors_given = true});
+  ASSERT_TRUE(good.ok()) << good.status();
+  EXPECT_EQ(good->tensors.at(0).fp32, (std::vector<float>{2, 4}));
+}
+
+TEST_F(InferenceServerTest, ErrorsMapToTheirHttpCodes) {
+  auto server = MakeServer();
+  EXPECT_EQ(HttpStatusFor(InferSync(*server, {.model = "../etc", .texts = {"x"}}).status()), 400);
+  EXPECT_EQ(HttpStatusFor(InferSync(*server, {.model = "missing", .texts = {"x"}}).status()), 404);
+  auto other = InferSync(*server, {.model = "needs-other-backend", .texts = {"x"}});
+  EXPECT_THAT(other.status().message(), HasSubstr("backend 'onnx'"));
+  auto small = MakeServer(/*budget=*/500);
+  EXPECT_EQ(HttpStatusFor(InferSync(*small, {.model = "text-0", .texts = {"x"}}).status()), 507);
+}
+
+TEST_F(InferenceServerTest, FullModelQueueIsThrottled) {
+  auto server = MakeServer(1 << 20, /*workers=*/1, /*queue=*/1);
+  ASSERT_TRUE(InferSync(*server, {.model = "text-0", .texts = {"warm"}}).ok());
+  EchoModel::released = false;
+  std::promise<absl::StatusOr<InferResponse>> first, second;
+  server->Infer({.model = "text-0", .texts = {"block"}}, [&](auto r) { first.set_value(std::move(r)); });
+  while (!EchoModel::blocked) std::this_thread::yield();  // the only worker is busy
+  server->Infer({.model = "text-0", .texts = {"queued"}}, [&](auto r) { second.set_value(std::move(r)); });
+  auto third = InferSync(*server, {.model = "text-0", .texts = {"one too many"}});
+  EXPECT_TRUE(IsThrottled(third.status())) << third.status();
+  EXPECT_EQ(HttpStatusFor(third.status()), 429);
+  // Another model has its own queue.
+  std::promise<absl::StatusOr<InferResponse>> other;
+  server->Infer({.model = "text-1", .texts = {"x"}}, [&](auto r) { other.set_value(std::move(r)); });
+  EchoModel::released = true;
+  EXPECT_TRUE(first.get_future().get().ok());
+  EXPECT_TRUE(second.get_future().get().ok());
+  EXPECT_TRUE(other.get_future().get().ok());
+}
+
+TEST_F(InferenceServerTest, PreloadGatesReadiness) {
+  auto server = MakeServer();
+  EXPECT_TRUE(server->Ready());
+  server->Preload({{"text-0", true}, {"text-1", false}, {"missing", false}});
+  for (int i = 0; i < 500 && !server->Ready(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_TRUE(server->Ready());
+  std::set<std::string> ready, pinned;
+  for (const ModelStatus& s : server->LoadedModels()) {
+    if (s.state == ModelState::kReady) ready.insert(s.name);
+    if (s.pinned) pinned.insert(s.name);
+  }
+  EXPECT_EQ(ready, (std::set<std::string>{"text-0", "text-1"}));
+  EXPECT_EQ(pinned, (std::set<std::string>{"text-0"}));
+}
+
+TEST_F(InferenceServerTest, PreloadAllStopsAtTheBudget) {
+  auto server = MakeServer(/*budget=*/3500);
+  server->PreloadAll();
+  for (int i = 0; i < 500 && !server->Ready(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_TRUE(server->Ready());
+  EXPECT_EQ(server->registry().loaded_count(), 3);
+  EXPECT_THAT(metrics_.Serialize(), HasSubstr("modelmux_evictions_total 0"));
+}
+
+TEST_F(InferenceServerTest, DescribeReportsConfigOfLoadedModels) {
+  auto server = MakeServer();
+  auto cold = server->Describe("tensor-2");
+  ASSERT_TRUE(cold.ok());
+  EXPECT_FALSE(cold->config.has_value());
+  Tensor x{.name = "x", .dtype = DataType::kFp32, .shape = {1}, .fp32 = {1}};
+  ASSERT_TRUE(InferSync(*server, {.model = "tensor-2", .tensors = {x}, .tensors_given = true}).ok());
+  auto warm = server->Describe("tensor-2");
+  ASSERT_TRUE(warm.ok());
+  ASSERT_TRUE(warm->config.has_value());
+  EXPECT_EQ(warm->config->inputs.at(0).name, "x");
+  EXPECT_EQ(warm->status.state, ModelState::kReady);
+  EXPECT_EQ(server->Describe("nope").status().code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace modelmux
