@@ -1,0 +1,60 @@
+// The contract between an HTTP session and the route handlers, kept free of
+// Beast so the handlers only see requests, replies and a way to answer later.
+//
+// A handler either returns its reply at once or returns nothing and answers
+// later through the session's ReplySink, from whatever thread the server's
+// callback runs on; the session carries the reply back to its own executor.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "frontend/http/route_table.h"
+
+namespace modelmux {
+
+inline constexpr std::string_view kJsonContentType = "application/json";
+inline constexpr std::string_view kMetricsContentType = "text/plain; version=0.0.4";
+
+// Spare capacity the session reserves after a request body, so the JSON parser
+// (which reads up to 64 bytes past the end) can parse it in place.
+inline constexpr size_t kRequestBodyPadding = 64;
+
+struct HttpReply {
+  int status = 200;
+  std::string body;
+  std::string_view content_type = kJsonContentType;  // static storage; empty: none
+  int retry_after_seconds = 0;                       // > 0: a Retry-After header
+  std::string_view allow;                            // static storage; non-empty: an Allow header
+};
+
+// One request as the handlers see it. Views point into the session's request,
+// valid until the handler returns; `body` may be padded in place for parsing.
+struct HttpRequestView {
+  HttpMethod method = HttpMethod::kGet;
+  std::string_view path;
+  std::string_view query;
+  std::string_view target_model;  // X-Amzn-SageMaker-Target-Model, empty when absent
+  std::string* body = nullptr;
+};
+
+class ReplySink {
+ public:
+  virtual ~ReplySink() = default;
+  // Answers the request the handler left pending. Thread-safe; called exactly
+  // once per pending request.
+  virtual void Reply(HttpReply reply) = 0;
+};
+
+HttpReply JsonReply(int status, std::string body);
+
+// {"error": message} with `status`; 429 and 503 carry Retry-After.
+HttpReply ErrorReply(int status, std::string_view message, int retry_after_seconds = 1);
+
+// The error reply for a failed Status: HttpStatusFor(status), its message, and
+// RetryAfterSeconds(status) on 429/503.
+HttpReply StatusReply(const absl::Status& status);
+
+}  // namespace modelmux

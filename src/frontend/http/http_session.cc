@@ -1,0 +1,270 @@
+#include "frontend/http/http_session.h"
+
+#include <array>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/status.hpp>
+#include <charconv>
+#include <string_view>
+#include <utility>
+
+#include "fmt/format.h"
+#include "frontend/http/request_target.h"
+
+namespace modelmux {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+constexpr std::string_view kTargetModelHeader = "X-Amzn-SageMaker-Target-Model";
+// What a lingering close reads from a client before giving up on it.
+constexpr uint64_t kMaxLingerBytes = uint64_t{4} << 20;
+constexpr size_t kLingerReadSize = 16 << 10;
+// A reply buffer bigger than this is freed rather than kept for the next reply.
+constexpr size_t kKeptReplyCapacity = 64 << 10;
+
+std::string_view ToStd(beast::string_view s) { return {s.data(), s.size()}; }
+
+HttpMethod MethodOf(http::verb verb) {
+  switch (verb) {
+    case http::verb::get:
+      return HttpMethod::kGet;
+    case http::verb::post:
+      return HttpMethod::kPost;
+    case http::verb::delete_:
+      return HttpMethod::kDelete;
+    case http::verb::head:
+      return HttpMethod::kHead;
+    case http::verb::put:
+      return HttpMethod::kPut;
+    default:
+      return HttpMethod::kOther;
+  }
+}
+
+bool IsHttpSyntaxError(const beast::error_code& ec) {
+  return ec.category() == http::make_error_code(http::error::bad_method).category() &&
+         ec != http::error::end_of_stream && ec != http::error::partial_message;
+}
+
+void AppendInt(std::string& out, int64_t value) {
+  char buf[24];
+  auto result = std::to_chars(buf, buf + sizeof(buf), value);
+  out.append(buf, result.ptr);
+}
+
+void AppendHeader(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name).append(": ").append(value).append("\r\n");
+}
+
+void BuildHead(std::string& head, const HttpReply& reply, size_t body_size, bool close, bool http10) {
+  head.clear();
+  head.append("HTTP/1.1 ");
+  AppendInt(head, reply.status);
+  head.push_back(' ');
+  head.append(ToStd(http::obsolete_reason(static_cast<http::status>(reply.status))));
+  head.append("\r\nServer: modelmux\r\n");
+  if (!reply.content_type.empty()) AppendHeader(head, "Content-Type", reply.content_type);
+  head.append("Content-Length: ");
+  AppendInt(head, static_cast<int64_t>(body_size));
+  head.append("\r\n");
+  if (reply.retry_after_seconds > 0) {
+    head.append("Retry-After: ");
+    AppendInt(head, reply.retry_after_seconds);
+    head.append("\r\n");
+  }
+  if (!reply.allow.empty()) AppendHeader(head, "Allow", reply.allow);
+  if (close) {
+    head.append("Connection: close\r\n");
+  } else if (http10) {
+    head.append("Connection: keep-alive\r\n");
+  }
+  head.append("\r\n");
+}
+
+}  // namespace
+
+HttpSession::HttpSession(net::ip::tcp::socket socket, SessionHost& host)
+    : socket_(std::move(socket)), host_(host) {}
+
+HttpSession::~HttpSession() {
+  EndRequest();
+  absl::MutexLock lock(&host_.mu);
+  host_.sessions.erase(this);
+}
+
+void HttpSession::Start() {
+  {
+    absl::MutexLock lock(&host_.mu);
+    if (host_.stopping) {
+      // Not started: nothing else touches the socket yet.
+      beast::error_code ignored;
+      socket_.close(ignored);
+      return;
+    }
+    host_.sessions.emplace(this, weak_from_this());
+  }
+  net::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->ReadHeader(Clock::now()); });
+}
+
+void HttpSession::Reply(HttpReply reply) {
+  net::dispatch(socket_.get_executor(), [self = shared_from_this(), reply = std::move(reply)]() mutable {
+    self->Send(std::move(reply));
+  });
+}
+
+void HttpSession::ReadHeader(Clock::time_point now) {
+  parser_.emplace();
+  parser_->body_limit(host_.max_body_bytes);
+  waiting_since_ = now;
+  http::async_read_header(socket_, buffer_, *parser_,
+                          [self = shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+}
+
+void HttpSession::OnHeader(beast::error_code ec) {
+  waiting_since_ = Clock::time_point::max();
+  if (ec) return OnReadError(ec);
+  BeginRequest(Clock::now());
+  if (parser_->is_done()) return Dispatch();
+  // Room for the JSON parser's padding now, so the body is never copied for it.
+  if (auto length = parser_->content_length()) {
+    parser_->get().body().reserve(static_cast<size_t>(*length) + kRequestBodyPadding);
+  }
+  if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
+    return ContinueAndReadBody();
+  }
+  ReadBody();
+}
+
+void HttpSession::ContinueAndReadBody() {
+  net::async_write(socket_, net::buffer(kContinue.data(), kContinue.size()),
+                   [self = shared_from_this()](beast::error_code ec, size_t) {
+                     if (ec) return self->Close();
+                     self->ReadBody();
+                   });
+}
+
+void HttpSession::ReadBody() {
+  waiting_since_ = start_;
+  http::async_read(socket_, buffer_, *parser_,
+                   [self = shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
+}
+
+void HttpSession::OnBody(beast::error_code ec) {
+  waiting_since_ = Clock::time_point::max();
+  if (ec) return OnReadError(ec);
+  Dispatch();
+}
+
+void HttpSession::OnReadError(beast::error_code ec) {
+  if (ec == http::error::body_limit) {
+    BeginRequest(Clock::now());
+    route_ = MatchRoute(SplitTarget(ToStd(parser_->get().target())).path).route;
+    return Send(ErrorReply(413, fmt::format("request body is larger than the limit of {} bytes",
+                                            host_.max_body_bytes)),
+                /*force_close=*/true);
+  }
+  if (ec == http::error::header_limit || IsHttpSyntaxError(ec)) {
+    BeginRequest(Clock::now());
+    route_ = Route::kNone;
+    const int status = ec == http::error::header_limit ? 431 : 400;
+    return Send(ErrorReply(status, fmt::format("malformed HTTP request: {}", ec.message())),
+                /*force_close=*/true);
+  }
+  Close();  // the client went away, or the session is being closed
+}
+
+void HttpSession::Dispatch() {
+  auto& request = parser_->get();
+  keep_alive_ = request.keep_alive();
+  http10_ = request.version() == 10;
+  const RequestTarget target = SplitTarget(ToStd(request.target()));
+  const RouteMatch match = MatchRoute(target.path);
+  route_ = match.route;
+  HttpRequestView view;
+  view.method = MethodOf(request.method());
+  view.path = target.path;
+  view.query = target.query;
+  if (match.route == Route::kInvocations) {  // a header search only where it is used
+    view.target_model =
+        ToStd(request[beast::string_view(kTargetModelHeader.data(), kTargetModelHeader.size())]);
+  }
+  view.body = &request.body();
+  std::optional<HttpReply> reply = host_.router->Handle(view, match, shared_from_this());
+  if (reply.has_value()) Send(*std::move(reply));
+}
+
+void HttpSession::Send(HttpReply reply, bool force_close) {
+  status_ = reply.status;
+  close_after_write_ = force_close || !keep_alive_ || host_.draining.load(std::memory_order_relaxed);
+  body_ = std::move(reply.body);
+  BuildHead(head_, reply, body_.size(), close_after_write_, http10_);
+  const std::array<net::const_buffer, 2> buffers = {net::buffer(head_), net::buffer(body_)};
+  net::async_write(socket_, buffers,
+                   [self = shared_from_this()](beast::error_code ec, size_t) { self->OnWritten(ec); });
+}
+
+void HttpSession::OnWritten(beast::error_code ec) {
+  const Clock::time_point now = Clock::now();
+  host_.metrics->ObserveRequest(RouteTemplate(route_), status_,
+                                std::chrono::duration<double>(now - start_).count());
+  EndRequest();
+  if (body_.capacity() > kKeptReplyCapacity) std::string().swap(body_);
+  if (ec) return Close();
+  if (close_after_write_) return Linger();
+  ReadHeader(now);
+}
+
+void HttpSession::Linger() {
+  beast::error_code ignored;
+  socket_.shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+  lingering_ = true;
+  waiting_since_ = Clock::now();
+  buffer_.clear();
+  DrainClient();
+}
+
+void HttpSession::DrainClient() {
+  socket_.async_read_some(buffer_.prepare(kLingerReadSize),
+                          [self = shared_from_this()](beast::error_code ec, size_t n) {
+                            self->lingered_bytes_ += n;
+                            if (ec || self->lingered_bytes_ > kMaxLingerBytes) return self->Close();
+                            self->DrainClient();
+                          });
+}
+
+void HttpSession::Close() {
+  if (closed_) return;
+  closed_ = true;
+  waiting_since_ = Clock::time_point::max();
+  beast::error_code ignored;
+  socket_.shutdown(net::ip::tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+}
+
+void HttpSession::CloseIfStalled(Clock::time_point now) {
+  if (waiting_since_ == Clock::time_point::max()) return;
+  const auto limit = lingering_ ? host_.linger_timeout : host_.idle_timeout;
+  if (now - waiting_since_ > limit) Close();
+}
+
+void HttpSession::BeginRequest(Clock::time_point now) {
+  if (counted_) return;  // a 413 found while reading the body: the request began at its header
+  start_ = now;
+  counted_ = true;
+  host_.in_flight.fetch_add(1, std::memory_order_relaxed);
+}
+
+void HttpSession::EndRequest() {
+  if (!counted_) return;
+  counted_ = false;
+  host_.in_flight.fetch_sub(1, std::memory_order_relaxed);
+}
+
+}  // namespace modelmux

@@ -1,0 +1,108 @@
+// HttpSession: one client connection. Reads a request (header first, then the
+// body into a buffer with room for the JSON parser's padding), hands it to the
+// Router, writes the reply as one gathered write of head and body, then reads
+// the next request: one request at a time, keep-alive as the request asks.
+//
+// All of a session's work runs on its strand. Replies that come back from
+// server threads (ReplySink::Reply) are dispatched onto that strand first.
+// Bodies over the limit get 413, malformed requests 400; both then close the
+// connection after draining what the client still sends (a lingering close, so
+// the client reads the answer rather than a reset).
+//
+// SessionHost is what sessions share with the HttpServer that owns them.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "frontend/http/http_reply.h"
+#include "frontend/http/router.h"
+#include "metrics/metrics.h"
+
+namespace modelmux {
+
+class HttpSession;
+
+struct SessionHost {
+  const Router* router = nullptr;
+  Metrics* metrics = nullptr;
+  uint64_t max_body_bytes = 0;
+  std::chrono::steady_clock::duration idle_timeout{};    // waiting for the client
+  std::chrono::steady_clock::duration linger_timeout{};  // draining before a close
+
+  std::atomic<bool> draining{false};  // replies carry Connection: close
+  std::atomic<int> in_flight{0};      // requests between header and written reply
+
+  absl::Mutex mu;
+  bool stopping ABSL_GUARDED_BY(mu) = false;
+  absl::flat_hash_map<HttpSession*, std::weak_ptr<HttpSession>> sessions ABSL_GUARDED_BY(mu);
+};
+
+class HttpSession : public ReplySink, public std::enable_shared_from_this<HttpSession> {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // REQUIRES: `socket`'s executor is a strand of its own; `host` outlives the session.
+  HttpSession(boost::asio::ip::tcp::socket socket, SessionHost& host);
+  ~HttpSession() override;
+
+  // Registers with the host and starts reading. Closes at once when the host is stopping.
+  void Start();
+  void Reply(HttpReply reply) override;
+
+  // Both run on the session's strand (post them there).
+  void Close();
+  // Closes the connection when it has waited on the client for too long.
+  void CloseIfStalled(Clock::time_point now);
+
+  boost::asio::ip::tcp::socket::executor_type executor() { return socket_.get_executor(); }
+
+ private:
+  using Parser = boost::beast::http::request_parser<boost::beast::http::string_body>;
+
+  void ReadHeader(Clock::time_point now);
+  void OnHeader(boost::beast::error_code ec);
+  void ContinueAndReadBody();
+  void ReadBody();
+  void OnBody(boost::beast::error_code ec);
+  void OnReadError(boost::beast::error_code ec);
+  void Dispatch();
+  void Send(HttpReply reply, bool force_close = false);
+  void OnWritten(boost::beast::error_code ec);
+  void Linger();
+  void DrainClient();
+  void BeginRequest(Clock::time_point now);
+  void EndRequest();
+
+  boost::asio::ip::tcp::socket socket_;
+  SessionHost& host_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<Parser> parser_;
+  std::string head_;  // status line and headers of the reply being written
+  std::string body_;  // body of the reply being written
+
+  Route route_ = Route::kNone;
+  int status_ = 0;
+  bool keep_alive_ = false;
+  bool http10_ = false;
+  bool close_after_write_ = false;
+  bool counted_ = false;    // the current request counts in host_.in_flight
+  bool lingering_ = false;  // draining the client before closing
+  bool closed_ = false;
+  uint64_t lingered_bytes_ = 0;
+  Clock::time_point start_{};
+  Clock::time_point waiting_since_ = Clock::time_point::max();  // max: not waiting on the client
+};
+
+}  // namespace modelmux

@@ -1,0 +1,74 @@
+#include "frontend/http/router.h"
+
+#include "fmt/format.h"
+#include "frontend/http/kserve_routes.h"
+#include "frontend/http/route_call.h"
+#include "frontend/http/sagemaker_routes.h"
+
+namespace modelmux {
+namespace {
+
+RouteResult HandleMetrics(const RouteCall& call) {
+  HttpReply reply;
+  reply.body = call.server.metrics().Serialize();
+  reply.content_type = kMetricsContentType;
+  return reply;
+}
+
+RouteResult Dispatch(const RouteCall& call, Route route) {
+  const bool get = call.request.method == HttpMethod::kGet;
+  switch (route) {
+    case Route::kPing:
+      return HandlePing(call);
+    case Route::kInvocations:
+      return HandleInvocations(call);
+    case Route::kModelInvoke:
+      return HandleInvokeModel(call);
+    case Route::kV2ModelInfer:
+      return HandleV2Infer(call);
+    case Route::kMetrics:
+      return HandleMetrics(call);
+    case Route::kModels:
+      return get ? HandleListModels(call) : HandleRegisterModel(call);
+    case Route::kModel:
+      return get ? HandleDescribeModel(call) : HandleUnloadModel(call);
+    case Route::kV2Server:
+      return HandleV2ServerMetadata(call);
+    case Route::kV2Live:
+      return HandleV2Live(call);
+    case Route::kV2Ready:
+      return HandleV2Ready(call);
+    case Route::kV2Model:
+      return HandleV2ModelMetadata(call);
+    case Route::kV2ModelReady:
+      return HandleV2ModelReady(call);
+    case Route::kV2RepositoryIndex:
+      return HandleV2RepositoryIndex(call);
+    case Route::kV2RepositoryLoad:
+      return HandleV2RepositoryLoad(call);
+    case Route::kV2RepositoryUnload:
+      return HandleV2RepositoryUnload(call);
+    case Route::kNone:
+      break;
+  }
+  return ErrorReply(500, "unhandled route");
+}
+
+}  // namespace
+
+std::optional<HttpReply> Router::Handle(const HttpRequestView& request, const RouteMatch& match,
+                                        const std::shared_ptr<ReplySink>& sink) const {
+  if (match.route == Route::kNone) {
+    return ErrorReply(404, fmt::format("no route for {} {}", HttpMethodName(request.method), request.path));
+  }
+  if (!RouteAllows(match.route, request.method)) {
+    HttpReply reply =
+        ErrorReply(405, fmt::format("method {} is not allowed on {}; use {}", HttpMethodName(request.method),
+                                    RouteTemplate(match.route), AllowedMethods(match.route)));
+    reply.allow = AllowedMethods(match.route);
+    return reply;
+  }
+  return Dispatch(RouteCall{*server_, request, match.name, sink}, match.route);
+}
+
+}  // namespace modelmux
