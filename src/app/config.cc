@@ -1,0 +1,105 @@
+#include "app/config.h"
+
+#include <fstream>
+#include <thread>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/byte_size.h"
+#include "common/model_name.h"
+#include "server/inference_server.h"
+
+namespace modelmux {
+namespace {
+
+// Accepts "512M", "8G", or plain bytes.
+std::string CheckByteSize(const std::string& text) {
+  absl::StatusOr<int64_t> bytes = ParseByteSize(text);
+  return bytes.ok() ? std::string() : std::string(bytes.status().message());
+}
+
+}  // namespace
+
+ParseOutcome ParseFlags(int argc, char** argv) {
+  ParseOutcome outcome;
+  Config& c = outcome.config;
+  std::string budget = "70% of physical memory";
+  std::string max_body = "6M";
+  const int cores = std::max(1u, std::thread::hardware_concurrency());
+
+  CLI::App app{"modelmux: a multi-model inference server for per-tenant models"};
+  app.option_defaults()->always_capture_default();
+  app.add_option("--store", c.store, "Local model store directory");
+  app.add_option("--address", c.address, "Address to listen on");
+  app.add_option("--port", c.port, "HTTP port (0: pick a free one)")->check(CLI::Range(0, 65535));
+  app.add_option("--port-file", c.port_file, "Write the bound port to this file once listening");
+  app.add_option("--io-threads", c.io_threads, "HTTP I/O threads")->check(CLI::Range(1, 64));
+  app.add_option("--workers", c.workers, "Inference worker threads shared by all models (0: one per core)")
+      ->default_str(std::to_string(cores))
+      ->check(CLI::Range(0, 1024));
+  app.add_option("--memory-budget", budget, "Bytes of models kept in memory, e.g. 512M or 8G")
+      ->check(CheckByteSize);
+  app.add_option("--max-queue-per-model", c.max_queue_per_model, "Queued requests per model before 429")
+      ->check(CLI::Range(1, 1 << 20));
+  app.add_option("--max-queued", c.max_queued, "Queued requests in all before 503")->check(CLI::Range(1, 1 << 24));
+  app.add_option("--max-concurrent-loads", c.max_concurrent_loads, "Model loads running at once")
+      ->check(CLI::Range(1, 64));
+  app.add_option("--max-pending-loads", c.max_pending_loads, "Model loads waiting before 503")
+      ->check(CLI::Range(1, 1 << 20));
+  app.add_option("--max-body-bytes", max_body, "Largest request body accepted (413 beyond)")->check(CheckByteSize);
+  app.add_option("--preload", c.preload_file, "File of model names to load before ready (\"name [pin]\" per line)");
+  app.add_flag("--preload-all", c.preload_all, "Load every model in the store, within the budget, before ready");
+  app.add_option("--eviction-policy", c.eviction_policy, "Eviction policy")->check(CLI::IsMember({"lru"}));
+  app.add_option("--failure-backoff", c.failure_backoff_ms, "Initial retry back-off after a failed load, in ms")
+      ->check(CLI::Range(0, 3600000));
+  app.add_flag("--per-model-metrics", c.per_model_metrics, "Label per-model metrics with model=\"<name>\"");
+  app.add_option("--log-level", c.log_level, "Log level")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    outcome.exit_now = true;
+    outcome.exit_code = e.get_exit_code();
+    outcome.message = e.get_exit_code() == 0 ? app.help() : absl::StrCat("error: ", e.what(), "\n", "run with --help for the flags\n");
+    return outcome;
+  }
+  if (c.workers == 0) c.workers = cores;
+  c.max_body_bytes = *ParseByteSize(max_body);
+  if (app.count("--memory-budget") > 0) {
+    c.memory_budget_bytes = *ParseByteSize(budget);
+  } else {
+    c.memory_budget_bytes = PhysicalMemoryBytes() * 7 / 10;
+  }
+  if (c.memory_budget_bytes <= 0) {
+    outcome.exit_now = true;
+    outcome.exit_code = 2;
+    outcome.message = "error: --memory-budget must be positive\n";
+  }
+  return outcome;
+}
+
+absl::StatusOr<std::vector<PreloadEntry>> ReadPreloadFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read preload file ", path));
+  std::vector<PreloadEntry> entries;
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    const std::string text = line.substr(0, line.find('#'));
+    std::vector<std::string> words = absl::StrSplit(text, absl::ByAnyChar(" \t\r"), absl::SkipEmpty());
+    if (words.empty()) continue;
+    if (absl::Status valid = ValidateModelName(words[0]); !valid.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ":", number, ": ", valid.message()));
+    }
+    if (words.size() > 2 || (words.size() == 2 && words[1] != "pin")) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ":", number, ": expected 'name' or 'name pin', got '", text, "'"));
+    }
+    entries.push_back({words[0], words.size() == 2});
+  }
+  return entries;
+}
+
+}  // namespace modelmux

@@ -1,0 +1,49 @@
+// The server's command-line configuration: flags, their defaults, and the
+// checks that turn them into a Config or a clear error.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "server/inference_server.h"
+
+namespace modelmux {
+
+struct Config {
+  std::string store = "./demo-store";
+  std::string address = "0.0.0.0";
+  int port = 8080;
+  std::string port_file;
+  int io_threads = 1;
+  int workers = 0;  // 0: number of cores
+  int64_t memory_budget_bytes = 0;
+  int max_queue_per_model = 128;
+  int max_queued = 4096;
+  int max_concurrent_loads = 2;
+  int max_pending_loads = 256;
+  int64_t max_body_bytes = 6 << 20;
+  std::string preload_file;
+  bool preload_all = false;
+  std::string eviction_policy = "lru";
+  int failure_backoff_ms = 1000;
+  bool per_model_metrics = false;
+  std::string log_level = "info";
+};
+
+// Parses argv. On --help, or on a usage error, returns the text to print with
+// the exit code: {code, text}. Otherwise the Config.
+struct ParseOutcome {
+  Config config;
+  bool exit_now = false;
+  int exit_code = 0;
+  std::string message;
+};
+ParseOutcome ParseFlags(int argc, char** argv);
+
+// Reads a --preload file: one model name per line, optionally followed by
+// "pin"; blank lines and '#' comments ignored. Names are validated.
+absl::StatusOr<std::vector<PreloadEntry>> ReadPreloadFile(const std::string& path);
+
+}  // namespace modelmux

@@ -1,0 +1,74 @@
+#include "app/config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "server/inference_server.h"
+
+namespace modelmux {
+namespace {
+
+using ::testing::HasSubstr;
+
+ParseOutcome Parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "modelmux");
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  return ParseFlags(static_cast<int>(argv.size()), argv.data());
+}
+
+TEST(ConfigTest, DefaultsAndSuffixes) {
+  ParseOutcome d = Parse({});
+  ASSERT_FALSE(d.exit_now) << d.message;
+  EXPECT_EQ(d.config.port, 8080);
+  EXPECT_GT(d.config.workers, 0);
+  EXPECT_GT(d.config.memory_budget_bytes, 0);
+  ParseOutcome p = Parse({"--memory-budget", "512M", "--max-body-bytes", "1K", "--port", "0"});
+  ASSERT_FALSE(p.exit_now) << p.message;
+  EXPECT_EQ(p.config.memory_budget_bytes, 512LL << 20);
+  EXPECT_EQ(p.config.max_body_bytes, 1024);
+  EXPECT_EQ(p.config.port, 0);
+}
+
+TEST(ConfigTest, RejectsBadValuesWithAMessage) {
+  ParseOutcome bad = Parse({"--memory-budget", "lots"});
+  EXPECT_TRUE(bad.exit_now);
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_THAT(bad.message, HasSubstr("lots"));
+  EXPECT_TRUE(Parse({"--eviction-policy", "random"}).exit_now);
+  EXPECT_TRUE(Parse({"--no-such-flag"}).exit_now);
+}
+
+TEST(ConfigTest, HelpListsFlagsWithDefaults) {
+  ParseOutcome help = Parse({"--help"});
+  EXPECT_TRUE(help.exit_now);
+  EXPECT_EQ(help.exit_code, 0);
+  for (const char* flag : {"--store", "--port", "--memory-budget", "--workers", "--max-concurrent-loads",
+                           "--preload", "--preload-all", "--max-body-bytes", "--per-model-metrics"}) {
+    EXPECT_THAT(help.message, HasSubstr(flag));
+  }
+  EXPECT_THAT(help.message, HasSubstr("8080"));
+  EXPECT_THAT(help.message, HasSubstr("70% of physical memory"));
+}
+
+TEST(ConfigTest, PreloadFile) {
+  auto path = std::filesystem::temp_directory_path() / "modelmux-preload-test.txt";
+  std::ofstream(path) << "# hot tenants\nacme pin\n\nglobex   # comment\n";
+  auto entries = ReadPreloadFile(path);
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  ASSERT_EQ(entries->size(), 2u);
+  EXPECT_EQ((*entries)[0].name, "acme");
+  EXPECT_TRUE((*entries)[0].pin);
+  EXPECT_FALSE((*entries)[1].pin);
+  std::ofstream(path) << "../etc/passwd\n";
+  EXPECT_FALSE(ReadPreloadFile(path).ok());
+  std::ofstream(path) << "acme pinned\n";
+  EXPECT_THAT(ReadPreloadFile(path).status().message(), HasSubstr(":1:"));
+  std::filesystem::remove(path);
+}
+
+}  // namespace
+}  // namespace modelmux

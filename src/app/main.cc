@@ -1,0 +1,114 @@
+// modelmux: wires the store, the TorchScript backend, the inference server and
+// the HTTP front end together, then waits for SIGTERM/SIGINT and shuts down
+// gracefully: stop accepting, finish the requests in flight, exit 0.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "app/config.h"
+#include "backends/torchscript/torchscript_backend.h"
+#include "common/byte_size.h"
+#include "common/status_macros.h"
+#include "frontend/http/http_server.h"
+#include "metrics/metrics.h"
+#include "server/inference_server.h"
+#include "spdlog/spdlog.h"
+#include "store/local_directory_store.h"
+
+namespace modelmux {
+namespace {
+
+absl::StatusOr<std::unique_ptr<InferenceServer>> MakeServer(const Config& config, Metrics* metrics) {
+  ASSIGN_OR_RETURN(std::unique_ptr<LocalDirectoryStore> store, LocalDirectoryStore::Create({.root = config.store}));
+  InferenceServer::Options options;
+  options.store = std::move(store);
+  options.backends.push_back(NewTorchScriptBackend());
+  options.metrics = metrics;
+  options.memory_budget_bytes = config.memory_budget_bytes;
+  options.policy = NewLruPolicy();
+  options.workers = config.workers;
+  options.max_queue_per_model = config.max_queue_per_model;
+  options.max_queued_total = config.max_queued;
+  options.max_concurrent_loads = config.max_concurrent_loads;
+  options.max_pending_loads = config.max_pending_loads;
+  options.initial_failure_backoff = std::chrono::milliseconds(config.failure_backoff_ms);
+  return InferenceServer::Create(std::move(options));
+}
+
+void StartPreload(const Config& config, InferenceServer& server) {
+  if (config.preload_all) {
+    server.PreloadAll();
+  } else if (!config.preload_file.empty()) {
+    absl::StatusOr<std::vector<PreloadEntry>> entries = ReadPreloadFile(config.preload_file);
+    if (!entries.ok()) {
+      spdlog::error("{}", entries.status().ToString());
+      std::exit(2);
+    }
+    server.Preload(*std::move(entries));
+  }
+}
+
+int Run(const Config& config) {
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  // Signals are taken by sigwait below; every thread started from here on
+  // inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  ConfigureTorchThreads();
+  Metrics metrics({.per_model_labels = config.per_model_metrics});
+  metrics.SetMemoryBudgetBytes(config.memory_budget_bytes);
+  absl::StatusOr<std::unique_ptr<InferenceServer>> server = MakeServer(config, &metrics);
+  if (!server.ok()) {
+    spdlog::error("cannot start: {}", server.status().ToString());
+    return 1;
+  }
+  absl::StatusOr<std::unique_ptr<HttpServer>> http = HttpServer::Create(
+      {.address = config.address,
+       .port = static_cast<uint16_t>(config.port),
+       .io_threads = config.io_threads,
+       .max_body_bytes = config.max_body_bytes},
+      server->get());
+  if (!http.ok()) {
+    spdlog::error("cannot listen: {}", http.status().ToString());
+    return 1;
+  }
+  StartPreload(config, **server);
+  (*http)->Start();
+  spdlog::info("modelmux listening on http://{}:{} (store {}, budget {}, {} workers)", config.address,
+               (*http)->port(), (*server)->store().Describe(), FormatBytes(config.memory_budget_bytes),
+               config.workers);
+  if (!config.port_file.empty()) {
+    std::string tmp = config.port_file + ".tmp";
+    std::ofstream(tmp) << (*http)->port() << "\n";
+    std::rename(tmp.c_str(), config.port_file.c_str());
+  }
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  spdlog::info("signal {}: no new connections; finishing requests in flight", signal_number);
+  (*http)->StopAccepting();
+  if (!(*http)->WaitIdle(std::chrono::seconds(30))) spdlog::warn("requests still in flight after 30 s");
+  (*server)->Shutdown();
+  (*http)->Stop();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace modelmux
+
+int main(int argc, char** argv) {
+  modelmux::ParseOutcome parsed = modelmux::ParseFlags(argc, argv);
+  if (parsed.exit_now) {
+    (parsed.exit_code == 0 ? std::cout : std::cerr) << parsed.message;
+    return parsed.exit_code;
+  }
+  return modelmux::Run(parsed.config);
+}
