@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "common/byte_size.h"
 #include "common/model_name.h"
+#include "registry/policy_factory.h"
 #include "server/inference_server.h"
 
 namespace modelmux {
@@ -51,7 +52,7 @@ ParseOutcome ParseFlags(int argc, char** argv) {
   app.add_option("--max-body-bytes", max_body, "Largest request body accepted (413 beyond)")->check(CheckByteSize);
   app.add_option("--preload", c.preload_file, "File of model names to load before ready (\"name [pin]\" per line)");
   app.add_flag("--preload-all", c.preload_all, "Load every model in the store, within the budget, before ready");
-  app.add_option("--eviction-policy", c.eviction_policy, "Eviction policy")->check(CLI::IsMember({"lru"}));
+  app.add_option("--eviction-policy", c.eviction_policy, "Eviction policy")->check(CLI::IsMember(EvictionPolicyNames()));
   app.add_option("--failure-backoff", c.failure_backoff_ms, "Initial retry back-off after a failed load, in ms")
       ->check(CLI::Range(0, 3600000));
   app.add_flag("--per-model-metrics", c.per_model_metrics, "Label per-model metrics with model=\"<name>\"");

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "registry/policy_factory.h"
 #include "server/inference_server.h"
 
 namespace modelmux {
@@ -26,7 +27,7 @@ struct Config {
   int64_t max_body_bytes = 6 << 20;
   std::string preload_file;
   bool preload_all = false;
-  std::string eviction_policy = "lru";
+  std::string eviction_policy = std::string(kDefaultEvictionPolicy);
   int failure_backoff_ms = 1000;
   bool per_model_metrics = false;
   std::string log_level = "info";

@@ -39,6 +39,10 @@ TEST(ConfigTest, RejectsBadValuesWithAMessage) {
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_THAT(bad.message, HasSubstr("lots"));
   EXPECT_TRUE(Parse({"--eviction-policy", "random"}).exit_now);
+  ParseOutcome lru = Parse({"--eviction-policy", "lru"});
+  ASSERT_FALSE(lru.exit_now) << lru.message;
+  EXPECT_EQ(lru.config.eviction_policy, "lru");
+  EXPECT_EQ(Parse({}).config.eviction_policy, kDefaultEvictionPolicy);
   EXPECT_TRUE(Parse({"--no-such-flag"}).exit_now);
 }
 

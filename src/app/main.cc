@@ -14,6 +14,7 @@
 #include "common/status_macros.h"
 #include "frontend/http/http_server.h"
 #include "metrics/metrics.h"
+#include "registry/policy_factory.h"
 #include "server/inference_server.h"
 #include "spdlog/spdlog.h"
 #include "store/local_directory_store.h"
@@ -22,13 +23,15 @@ namespace modelmux {
 namespace {
 
 absl::StatusOr<std::unique_ptr<InferenceServer>> MakeServer(const Config& config, Metrics* metrics) {
-  ASSIGN_OR_RETURN(std::unique_ptr<LocalDirectoryStore> store, LocalDirectoryStore::Create({.root = config.store}));
+  LocalDirectoryStore::Options store_options;
+  store_options.root = config.store;
+  ASSIGN_OR_RETURN(std::unique_ptr<LocalDirectoryStore> store, LocalDirectoryStore::Create(store_options));
   InferenceServer::Options options;
   options.store = std::move(store);
   options.backends.push_back(NewTorchScriptBackend());
   options.metrics = metrics;
   options.memory_budget_bytes = config.memory_budget_bytes;
-  options.policy = NewLruPolicy();
+  ASSIGN_OR_RETURN(options.policy, NewEvictionPolicy(config.eviction_policy));
   options.workers = config.workers;
   options.max_queue_per_model = config.max_queue_per_model;
   options.max_queued_total = config.max_queued;

@@ -1,0 +1,28 @@
+// Adaptive GDSF: a size- and cost-aware policy of the GreedyDual-Size-Frequency
+// family whose balance of frequency and recency tunes itself to the traffic.
+//
+// A model's priority is its frequency × load_seconds / MiB, where the
+// frequency is an exponentially decayed count of its accesses (kept while it
+// is evicted, so a returning model is valued by its past use); the lowest
+// priority goes first. Decay is the aging: a long half-life makes it LFU-like
+// (best for steady popularity), a short one LRU-like (best when tenants come
+// and go in bursts). No fixed half-life is right for every workload, so the
+// policy runs shadow caches, metadata only and sized like the real one, with
+// half-lives of 0.5 to 128 × the resident model count, scores each by the load
+// seconds it would have spent on misses over a recent window, and gives the
+// real cache the half-life of the best one.
+//
+// Not thread-safe (the registry calls it under its lock). Every call is
+// O(log n) (a few set updates per shadow); PickVictim also skips k models at
+// O(1) each. Keeps a few dozen bytes per model it has ever seen.
+#pragma once
+
+#include <memory>
+
+#include "registry/eviction_policy.h"
+
+namespace modelmux {
+
+std::unique_ptr<EvictionPolicy> NewAdaptiveGdsfPolicy();
+
+}  // namespace modelmux
