@@ -103,6 +103,40 @@ class TempStore : public ModelStore {
   fs::path root_;
 };
 
+InferRequest TextRequest(std::string model, std::vector<std::string> texts, int top_k = 0) {
+  InferRequest request;
+  request.model = std::move(model);
+  request.texts = std::move(texts);
+  request.top_k = top_k;
+  return request;
+}
+
+InferRequest TensorRequest(std::string model, std::vector<Tensor> tensors) {
+  InferRequest request;
+  request.model = std::move(model);
+  request.tensors = std::move(tensors);
+  request.tensors_given = true;
+  return request;
+}
+
+Tensor BytesTensor(std::string name, std::vector<std::string> values) {
+  Tensor t;
+  t.name = std::move(name);
+  t.dtype = DataType::kBytes;
+  t.shape = {static_cast<int64_t>(values.size())};
+  t.bytes = std::move(values);
+  return t;
+}
+
+Tensor Fp32Tensor(std::string name, std::vector<float> values) {
+  Tensor t;
+  t.name = std::move(name);
+  t.dtype = DataType::kFp32;
+  t.shape = {static_cast<int64_t>(values.size())};
+  t.fp32 = std::move(values);
+  return t;
+}
+
 class InferenceServerTest : public ::testing::Test {
  protected:
   std::unique_ptr<InferenceServer> MakeServer(int64_t budget = 1 << 20, int workers = 2, int queue = 128) {
@@ -135,7 +169,7 @@ class InferenceServerTest : public ::testing::Test {
 TEST_F(InferenceServerTest, ClassifiesTextAndLoadsLazilyOnce) {
   auto server = MakeServer();
   for (int i = 0; i < 3; ++i) {
-    auto response = InferSync(*server, {.model = "text-1", .texts = {"abc", "ab"}, .top_k = 2});
+    auto response = InferSync(*server, TextRequest("text-1", {"abc", "ab"}, 2));
     ASSERT_TRUE(response.ok()) << response.status();
     ASSERT_EQ(response->classifications.size(), 2u);
     EXPECT_EQ(response->classifications[0][0].label, "odd");
@@ -148,51 +182,52 @@ TEST_F(InferenceServerTest, ClassifiesTextAndLoadsLazilyOnce) {
 
 TEST_F(InferenceServerTest, TextClassifierAcceptsV2TextTensor) {
   auto server = MakeServer();
-  Tensor text{.name = "text", .dtype = DataType::kBytes, .shape = {2}, .bytes = {"a", "bb"}};
-  auto response = InferSync(*server, {.model = "text-0", .tensors = {text}, .tensors_given = true});
+  Tensor text = BytesTensor("text", {"a", "bb"});
+  auto response = InferSync(*server, TensorRequest("text-0", {text}));
   ASSERT_TRUE(response.ok()) << response.status();
   EXPECT_EQ(response->classifications[0][0].label, "odd");
   Tensor wrong_shape = text;
   wrong_shape.shape = {3};
-  auto bad = InferSync(*server, {.model = "text-0", .tensors = {wrong_shape}, .tensors_given = true});
+  auto bad = InferSync(*server, TensorRequest("text-0", {wrong_shape}));
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(InferenceServerTest, TensorModelsNeedTensors) {
   auto server = MakeServer();
-  auto bad = InferSync(*server, {.model = "tensor-0", .texts = {"hello"}});
+  auto bad = InferSync(*server, TextRequest("tensor-0", {"hello"}));
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(bad.status().message(), HasSubstr("/v2/models/tensor-0/infer"));
-  Tensor x{.name = "x", .dtype = DataType::kFp32, .shape = {2}, .fp32 = {1, 2}};
-  auto good = InferSync(*server, {.model = "tensor-0", .tensors = {x}, .tensors_given = true});
+  Tensor x = Fp32Tensor("x", {1, 2});
+  auto good = InferSync(*server, TensorRequest("tensor-0", {x}));
   ASSERT_TRUE(good.ok()) << good.status();
   EXPECT_EQ(good->tensors.at(0).fp32, (std::vector<float>{2, 4}));
 }
 
 TEST_F(InferenceServerTest, ErrorsMapToTheirHttpCodes) {
   auto server = MakeServer();
-  EXPECT_EQ(HttpStatusFor(InferSync(*server, {.model = "../etc", .texts = {"x"}}).status()), 400);
-  EXPECT_EQ(HttpStatusFor(InferSync(*server, {.model = "missing", .texts = {"x"}}).status()), 404);
-  auto other = InferSync(*server, {.model = "needs-other-backend", .texts = {"x"}});
+  EXPECT_EQ(HttpStatusFor(InferSync(*server, TextRequest("../etc", {"x"})).status()), 400);
+  EXPECT_EQ(HttpStatusFor(InferSync(*server, TextRequest("missing", {"x"})).status()), 404);
+  auto other = InferSync(*server, TextRequest("needs-other-backend", {"x"}));
   EXPECT_THAT(other.status().message(), HasSubstr("backend 'onnx'"));
   auto small = MakeServer(/*budget=*/500);
-  EXPECT_EQ(HttpStatusFor(InferSync(*small, {.model = "text-0", .texts = {"x"}}).status()), 507);
+  EXPECT_EQ(HttpStatusFor(InferSync(*small, TextRequest("text-0", {"x"})).status()), 507);
 }
 
 TEST_F(InferenceServerTest, FullModelQueueIsThrottled) {
   auto server = MakeServer(1 << 20, /*workers=*/1, /*queue=*/1);
-  ASSERT_TRUE(InferSync(*server, {.model = "text-0", .texts = {"warm"}}).ok());
+  ASSERT_TRUE(InferSync(*server, TextRequest("text-0", {"warm"})).ok());
+  EchoModel::blocked = false;
   EchoModel::released = false;
   std::promise<absl::StatusOr<InferResponse>> first, second;
-  server->Infer({.model = "text-0", .texts = {"block"}}, [&](auto r) { first.set_value(std::move(r)); });
+  server->Infer(TextRequest("text-0", {"block"}), [&](auto r) { first.set_value(std::move(r)); });
   while (!EchoModel::blocked) std::this_thread::yield();  // the only worker is busy
-  server->Infer({.model = "text-0", .texts = {"queued"}}, [&](auto r) { second.set_value(std::move(r)); });
-  auto third = InferSync(*server, {.model = "text-0", .texts = {"one too many"}});
+  server->Infer(TextRequest("text-0", {"queued"}), [&](auto r) { second.set_value(std::move(r)); });
+  auto third = InferSync(*server, TextRequest("text-0", {"one too many"}));
   EXPECT_TRUE(IsThrottled(third.status())) << third.status();
   EXPECT_EQ(HttpStatusFor(third.status()), 429);
   // Another model has its own queue.
   std::promise<absl::StatusOr<InferResponse>> other;
-  server->Infer({.model = "text-1", .texts = {"x"}}, [&](auto r) { other.set_value(std::move(r)); });
+  server->Infer(TextRequest("text-1", {"x"}), [&](auto r) { other.set_value(std::move(r)); });
   EchoModel::released = true;
   EXPECT_TRUE(first.get_future().get().ok());
   EXPECT_TRUE(second.get_future().get().ok());
@@ -228,8 +263,8 @@ TEST_F(InferenceServerTest, DescribeReportsConfigOfLoadedModels) {
   auto cold = server->Describe("tensor-2");
   ASSERT_TRUE(cold.ok());
   EXPECT_FALSE(cold->config.has_value());
-  Tensor x{.name = "x", .dtype = DataType::kFp32, .shape = {1}, .fp32 = {1}};
-  ASSERT_TRUE(InferSync(*server, {.model = "tensor-2", .tensors = {x}, .tensors_given = true}).ok());
+  Tensor x = Fp32Tensor("x", {1});
+  ASSERT_TRUE(InferSync(*server, TensorRequest("tensor-2", {x})).ok());
   auto warm = server->Describe("tensor-2");
   ASSERT_TRUE(warm.ok());
   ASSERT_TRUE(warm->config.has_value());

@@ -12,6 +12,7 @@ void Preloader::Start(std::vector<PreloadEntry> entries, Admit admit) {
     absl::MutexLock lock(&mu_);
     entries_ = std::move(entries);
     admit_ = std::move(admit);
+    if (admit_) max_in_flight_ = 1;
     if (entries_.empty()) return;
     done_.store(false, std::memory_order_release);
     spdlog::info("preloading {} models", entries_.size());

@@ -6,7 +6,9 @@
 // the preload: the failed model keeps its FAILED state and reason in the index.
 // With an `admit` predicate, the preload stops at the first model it rejects
 // (used by --preload-all to stop once the budget is full instead of evicting
-// the models it just loaded).
+// the models it just loaded). An admitting preload runs one load at a time:
+// the registry charges a load only once it starts, so judging the next model
+// while another is in flight would admit too many.
 //
 // Thread-safe. Owned by a shared_ptr: callbacks keep it alive.
 #pragma once
@@ -43,7 +45,7 @@ class Preloader : public std::enable_shared_from_this<Preloader> {
   void Finished(size_t index, const absl::Status& status);
 
   ModelRegistry* const registry_;
-  const int max_in_flight_;
+  int max_in_flight_ ABSL_GUARDED_BY(mu_);
   absl::Mutex mu_;
   std::vector<PreloadEntry> entries_ ABSL_GUARDED_BY(mu_);
   Admit admit_ ABSL_GUARDED_BY(mu_);
