@@ -1,5 +1,7 @@
 """A corrupt model.pt fails that model with a clear error (5xx naming the
-problem, FAILED with its reason in the index) while other models keep serving."""
+problem, FAILED with its reason in the index) while other models keep serving;
+a load that cannot get memory (budget too small, or filled by a pinned model)
+answers 507."""
 
 import unittest
 
@@ -40,6 +42,38 @@ class CorruptModelTest(unittest.TestCase):
                 self.assertEqual(len(s.invoke(other, harness.ticket_text(other_src))["predictions"]), 1)
                 self.assertEqual(s.status("GET", "/ping"), 200)
                 self.assertEqual(s.index()[good]["state"], "READY")
+
+
+class InsufficientMemoryTest(unittest.TestCase):
+    def test_model_larger_than_the_budget_is_507(self):
+        m = harness.tenants()[8]
+        with Server(harness.shared_store(), "--memory-budget", "100K") as s:
+            status, _, body = s.request("POST", "/models", {"model_name": m, "url": m})
+            self.assertEqual(status, 507, body)
+            assert_error_json(self, body, "memory")
+            status, _, body = s.request("POST", f"/models/{m}/invoke", {"text": "hello"})
+            self.assertEqual(status, 507, body)
+            assert_error_json(self, body)
+            self.assertEqual(s.status("GET", "/ping"), 200)
+
+    def test_pinned_model_is_not_evicted_to_make_room(self):
+        pinned, other = harness.tenants()[8], harness.tenants()[9]
+        with Server(harness.shared_store()) as s:
+            s.json("POST", f"/v2/repository/models/{pinned}/load", {"parameters": {"pin": True}})
+            size = s.index()[pinned]["bytes"]
+        # Room for the pinned model and half of another.
+        with Server(harness.shared_store(), "--memory-budget", str(int(size * 1.5))) as s:
+            s.json("POST", f"/v2/repository/models/{pinned}/load", {"parameters": {"pin": True}})
+            status, _, body = s.request("POST", "/models", {"model_name": other, "url": other})
+            self.assertEqual(status, 507, body)
+            assert_error_json(self, body, "memory")
+            self.assertEqual(s.index()[pinned]["state"], "READY")
+            # Unpinned, it can be evicted to make room.
+            s.json("POST", f"/v2/repository/models/{pinned}/load", {"parameters": {"pin": False}})
+            status, _, body = s.request("POST", "/models", {"model_name": other, "url": other})
+            self.assertEqual(status, 200, body)
+            self.assertNotEqual(s.index()[pinned]["state"], "READY")
+            self.assertEqual(s.index()[other]["state"], "READY")
 
 
 if __name__ == "__main__":
