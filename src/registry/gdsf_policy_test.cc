@@ -4,60 +4,17 @@
 #include <string>
 #include <string_view>
 
-#include "absl/container/flat_hash_set.h"
-#include "gtest/gtest.h"
+#include "registry/policy_test_fixture.h"
 
-namespace modelmux {
+namespace modelmux::testing_util {
 namespace {
 
-const std::chrono::steady_clock::time_point kNow{};
-constexpr int64_t kMiB = 1 << 20;
-
-bool Any(std::string_view) { return true; }
-
-class GdsfPolicyTest : public ::testing::Test {
+class GdsfPolicyTest : public PolicyFixture {
  protected:
-  void Insert(std::string_view model, int64_t mib = 1, double seconds = 1.0) {
-    policy_->OnInsert(model, ResidentModel{mib * kMiB, seconds}, kNow);
-  }
-  void Access(std::string_view model, int times = 1) {
-    for (int i = 0; i < times; ++i) policy_->OnAccess(model, kNow);
-  }
-  // Picks a victim and evicts it, as the registry does.
-  std::string Evict() {
-    std::optional<std::string> victim = policy_->PickVictim(Any);
-    EXPECT_TRUE(victim.has_value());
-    if (!victim.has_value()) return "";
-    policy_->OnRemove(*victim);
-    return *victim;
-  }
-
-  std::unique_ptr<EvictionPolicy> policy_ = NewGdsfPolicy();
+  GdsfPolicyTest() : PolicyFixture(NewGdsfPolicy()) {}
 };
 
 TEST_F(GdsfPolicyTest, NamesItself) { EXPECT_EQ(policy_->name(), "gdsf"); }
-
-TEST_F(GdsfPolicyTest, EmptyPolicyHasNoVictim) { EXPECT_EQ(policy_->PickVictim(Any), std::nullopt); }
-
-TEST_F(GdsfPolicyTest, LargerModelGoesFirstAtEqualCostAndUse) {
-  Insert("big", 40);
-  Insert("small", 8);
-  EXPECT_EQ(Evict(), "big");
-}
-
-TEST_F(GdsfPolicyTest, CheaperToReloadGoesFirstAtEqualSize) {
-  Insert("slow", 10, 2.0);
-  Insert("fast", 10, 0.2);
-  EXPECT_EQ(Evict(), "fast");
-}
-
-// LRU would evict "hot" here (least recently used); GDSF counts its uses.
-TEST_F(GdsfPolicyTest, FrequentlyUsedModelOutlivesMoreRecentOneOff) {
-  Insert("hot");
-  Access("hot", 4);
-  Insert("once");
-  EXPECT_EQ(Evict(), "once");
-}
 
 // Cost per byte can outweigh frequency: a model used 3× but 10× larger per
 // second of load time goes before a model used once.
@@ -100,48 +57,12 @@ TEST_F(GdsfPolicyTest, AbandonedPickDoesNotAge) {
   Access("a");  // priority 2
   Insert("b");  // 1
   Insert("z");  // 1
-  EXPECT_EQ(policy_->PickVictim(Any), "b");
+  EXPECT_EQ(policy_->PickVictim(AnyModel), "b");
   Access("z");             // 2: the registry moved on without evicting "b"
   policy_->OnRemove("b");  // later unloaded by an operator: L stays 0
   Insert("c");             // 1 (it would tie at 2 with "a", older, had L become 1)
   EXPECT_EQ(Evict(), "c");
 }
 
-TEST_F(GdsfPolicyTest, PickVictimDoesNotRemove) {
-  Insert("a", 2);
-  Insert("b", 1);
-  EXPECT_EQ(policy_->PickVictim(Any), "a");
-  EXPECT_EQ(policy_->PickVictim(Any), "a");
-}
-
-TEST_F(GdsfPolicyTest, SkipsModelsTheRegistryRejects) {
-  Insert("a", 3);
-  Insert("b", 2);
-  Insert("c", 1);
-  auto except = [&](absl::flat_hash_set<std::string_view> busy) {
-    return policy_->PickVictim([&](std::string_view m) { return !busy.contains(m); });
-  };
-  EXPECT_EQ(except({"a"}), "b");
-  EXPECT_EQ(except({"a", "b"}), "c");
-  EXPECT_EQ(except({"a", "b", "c"}), std::nullopt);
-}
-
-TEST_F(GdsfPolicyTest, RemovedModelIsForgotten) {
-  Insert("a", 2);
-  Insert("b", 1);
-  policy_->OnRemove("a");
-  policy_->OnRemove("unknown");
-  policy_->OnAccess("unknown", kNow);
-  EXPECT_EQ(Evict(), "b");
-  EXPECT_EQ(policy_->PickVictim(Any), std::nullopt);
-}
-
-TEST_F(GdsfPolicyTest, ZeroLoadTimeAndSizeStillOrderByUse) {
-  policy_->OnInsert("a", ResidentModel{0, 0}, kNow);
-  policy_->OnInsert("b", ResidentModel{0, 0}, kNow);
-  Access("a");
-  EXPECT_EQ(Evict(), "b");
-}
-
 }  // namespace
-}  // namespace modelmux
+}  // namespace modelmux::testing_util
