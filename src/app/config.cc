@@ -21,6 +21,14 @@ std::string CheckByteSize(const std::string& text) {
   return bytes.ok() ? std::string() : std::string(bytes.status().message());
 }
 
+// Warm restarts (issue 5).
+void AddWarmRestartFlags(CLI::App& app, Config& c) {
+  app.add_option("--state-dir", c.state_dir,
+                 "Save the loaded model names here (periodically and at shutdown); preload them at start");
+  app.add_option("--state-interval", c.state_interval_s, "Seconds between saves of the --state-dir state")
+      ->check(CLI::Range(1, 86400));
+}
+
 }  // namespace
 
 ParseOutcome ParseFlags(int argc, char** argv) {
@@ -58,6 +66,7 @@ ParseOutcome ParseFlags(int argc, char** argv) {
   app.add_flag("--per-model-metrics", c.per_model_metrics, "Label per-model metrics with model=\"<name>\"");
   app.add_option("--log-level", c.log_level, "Log level")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  AddWarmRestartFlags(app, c);
 
   try {
     app.parse(argc, argv);

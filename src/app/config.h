@@ -31,6 +31,9 @@ struct Config {
   int failure_backoff_ms = 1000;
   bool per_model_metrics = false;
   std::string log_level = "info";
+  // Warm restarts (issue 5): where the loaded-model set is saved, and how often.
+  std::string state_dir;
+  int state_interval_s = 30;
 };
 
 // Parses argv. On --help, or on a usage error, returns the text to print with

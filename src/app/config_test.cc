@@ -58,6 +58,18 @@ TEST(ConfigTest, HelpListsFlagsWithDefaults) {
   EXPECT_THAT(help.message, HasSubstr("70% of physical memory"));
 }
 
+TEST(ConfigTest, WarmRestartFlags) {
+  ParseOutcome d = Parse({});
+  EXPECT_EQ(d.config.state_dir, "");
+  EXPECT_EQ(d.config.state_interval_s, 30);
+  ParseOutcome w = Parse({"--state-dir", "/var/lib/modelmux", "--state-interval", "5"});
+  ASSERT_FALSE(w.exit_now) << w.message;
+  EXPECT_EQ(w.config.state_dir, "/var/lib/modelmux");
+  EXPECT_EQ(w.config.state_interval_s, 5);
+  EXPECT_TRUE(Parse({"--state-interval", "0"}).exit_now);
+  EXPECT_THAT(Parse({"--help"}).message, HasSubstr("--state-dir"));
+}
+
 TEST(ConfigTest, PreloadFile) {
   auto path = std::filesystem::temp_directory_path() / "modelmux-preload-test.txt";
   std::ofstream(path) << "# hot tenants\nacme pin\n\nglobex   # comment\n";

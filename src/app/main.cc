@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <set>
 
 #include "app/config.h"
 #include "backends/torchscript/torchscript_backend.h"
@@ -16,6 +17,7 @@
 #include "metrics/metrics.h"
 #include "registry/policy_factory.h"
 #include "server/inference_server.h"
+#include "server/warm_state.h"
 #include "spdlog/spdlog.h"
 #include "store/local_directory_store.h"
 
@@ -41,17 +43,56 @@ absl::StatusOr<std::unique_ptr<InferenceServer>> MakeServer(const Config& config
   return InferenceServer::Create(std::move(options));
 }
 
+std::vector<PreloadEntry> ReadPreloadFileOrExit(const std::string& path) {
+  absl::StatusOr<std::vector<PreloadEntry>> entries = ReadPreloadFile(path);
+  if (!entries.ok()) {
+    spdlog::error("{}", entries.status().ToString());
+    std::exit(2);
+  }
+  return *std::move(entries);
+}
+
+// Warm restart (issue 5): the --preload entries, then the set saved in
+// --state-dir, loaded within the budget before ready. False when there is no
+// saved set (a first start) or --preload-all loads everything anyway.
+bool StartWarmPreload(const Config& config, InferenceServer& server) {
+  if (config.state_dir.empty() || config.preload_all) return false;
+  const std::string path = WarmStatePath(config.state_dir);
+  absl::StatusOr<std::vector<PreloadEntry>> saved = ReadWarmState(path);
+  if (!saved.ok()) {
+    spdlog::info("warm restart: no saved state at {}; starting cold", path);
+    return false;
+  }
+  std::vector<PreloadEntry> entries;
+  if (!config.preload_file.empty()) entries = ReadPreloadFileOrExit(config.preload_file);
+  std::set<std::string> seen;
+  for (const PreloadEntry& e : entries) seen.insert(e.name);
+  for (PreloadEntry& e : *saved) {
+    if (seen.insert(e.name).second) entries.push_back(std::move(e));
+  }
+  spdlog::info("warm restart: preloading up to {} models saved in {}", entries.size(), path);
+  server.PreloadWithinBudget(std::move(entries));
+  return true;
+}
+
 void StartPreload(const Config& config, InferenceServer& server) {
+  if (StartWarmPreload(config, server)) return;
   if (config.preload_all) {
     server.PreloadAll();
   } else if (!config.preload_file.empty()) {
-    absl::StatusOr<std::vector<PreloadEntry>> entries = ReadPreloadFile(config.preload_file);
-    if (!entries.ok()) {
-      spdlog::error("{}", entries.status().ToString());
-      std::exit(2);
-    }
-    server.Preload(*std::move(entries));
+    server.Preload(ReadPreloadFileOrExit(config.preload_file));
   }
+}
+
+std::unique_ptr<WarmStateWriter> StartStateWriter(const Config& config, const InferenceServer& server) {
+  if (config.state_dir.empty()) return nullptr;
+  auto writer = std::make_unique<WarmStateWriter>(WarmStateWriter::Options{
+      .path = WarmStatePath(config.state_dir),
+      .interval = std::chrono::seconds(config.state_interval_s),
+      .snapshot = [&server] { return server.LoadedModels(); },
+      .ready = [&server] { return server.Ready(); }});
+  writer->Start();
+  return writer;
 }
 
 int Run(const Config& config) {
@@ -83,6 +124,7 @@ int Run(const Config& config) {
     return 1;
   }
   StartPreload(config, **server);
+  std::unique_ptr<WarmStateWriter> state_writer = StartStateWriter(config, **server);
   (*http)->Start();
   spdlog::info("modelmux listening on http://{}:{} (store {}, budget {}, {} workers)", config.address,
                (*http)->port(), (*server)->store().Describe(), FormatBytes(config.memory_budget_bytes),
@@ -98,6 +140,9 @@ int Run(const Config& config) {
   spdlog::info("signal {}: no new connections; finishing requests in flight", signal_number);
   (*http)->StopAccepting();
   if (!(*http)->WaitIdle(std::chrono::seconds(30))) spdlog::warn("requests still in flight after 30 s");
+  if (state_writer) {
+    if (absl::Status saved = state_writer->StopAndWrite(); !saved.ok()) spdlog::warn("warm-restart state: {}", saved.ToString());
+  }
   (*server)->Shutdown();
   (*http)->Stop();
   spdlog::info("stopped");

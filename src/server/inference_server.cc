@@ -234,6 +234,10 @@ void InferenceServer::PreloadAll() {
     for (std::string& name : page->names) entries.push_back({std::move(name), false});
     token = std::move(page->next_page_token);
   } while (!token.empty());
+  PreloadWithinBudget(std::move(entries));
+}
+
+void InferenceServer::PreloadWithinBudget(std::vector<PreloadEntry> entries) {
   // Stop at the first model that would not fit rather than evict the ones
   // just preloaded.
   preloader_->Start(std::move(entries), [this](const PreloadEntry& entry) {

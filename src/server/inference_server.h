@@ -116,6 +116,9 @@ class InferenceServer {
   void Preload(std::vector<PreloadEntry> entries);
   // Every model in the store, in listing order, within the budget.
   void PreloadAll();
+  // These entries in order, stopping at the first that would not fit the
+  // budget (never evicting what it just loaded): the warm-restart preload.
+  void PreloadWithinBudget(std::vector<PreloadEntry> entries);
   bool Ready() const;
 
   // Stops taking requests, finishes queued ones, waits for loads. Idempotent.

@@ -258,6 +258,21 @@ TEST_F(InferenceServerTest, PreloadAllStopsAtTheBudget) {
   EXPECT_THAT(metrics_.Serialize(), HasSubstr("modelmux_evictions_total 0"));
 }
 
+TEST_F(InferenceServerTest, PreloadWithinBudgetLoadsInListOrderUntilFull) {
+  auto server = MakeServer(/*budget=*/2500);
+  server->PreloadWithinBudget({{"text-3", false}, {"text-1", true}, {"text-4", false}, {"text-0", false}});
+  for (int i = 0; i < 500 && !server->Ready(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_TRUE(server->Ready());
+  std::set<std::string> ready, pinned;
+  for (const ModelStatus& s : server->LoadedModels()) {
+    if (s.state == ModelState::kReady) ready.insert(s.name);
+    if (s.pinned) pinned.insert(s.name);
+  }
+  EXPECT_EQ(ready, (std::set<std::string>{"text-3", "text-1"}));
+  EXPECT_EQ(pinned, (std::set<std::string>{"text-1"}));
+  EXPECT_THAT(metrics_.Serialize(), HasSubstr("modelmux_evictions_total 0"));
+}
+
 TEST_F(InferenceServerTest, DescribeReportsConfigOfLoadedModels) {
   auto server = MakeServer();
   auto cold = server->Describe("tensor-2");
