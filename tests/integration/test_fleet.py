@@ -1,0 +1,246 @@
+"""A fleet of real modelmux instances behind real HAProxy on loopback (issue 5):
+model affinity, copies for a hot model, losing an instance, warm restarts, and
+scripts/fleet itself. Each test prints the figures it measured."""
+
+import os
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+from collections import Counter
+
+import fleet_harness as fh
+import harness
+
+MODELS = 300
+
+
+class FleetAffinityTest(unittest.TestCase):
+    def test_uniform_traffic_loads_each_model_on_exactly_one_instance(self):
+        store, names = fh.many_models_store(MODELS)
+        with store, fh.make_fleet(store.dir) as fleet:
+            # Every model three times, in random order, from 4 keep-alive clients.
+            recorder = fh.Recorder()
+            work = names * 3
+            fh.random.Random(5).shuffle(work)
+            chunks = [work[k::4] for k in range(4)]
+
+            def client(chunk):
+                c = fh.Client(fleet.front_port)
+                for m in chunk:
+                    recorder.add(m, c.invoke(m))
+                    time.sleep(0.005)
+                c.close()
+
+            threads = [threading.Thread(target=client, args=(chunk,)) for chunk in chunks]
+            started = time.monotonic()
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            elapsed = time.monotonic() - started
+            rows = recorder.snapshot()
+            self.assertEqual([r for r in rows if r[2] != 200], [], "every request succeeds")
+
+            where = fh.placement(fleet)
+            copies = Counter(sum(m in loaded for loaded in where.values()) for m in names)
+            per_instance = {k: len(v) for k, v in where.items()}
+            print(f"\nuniform: {len(rows)} requests in {elapsed:.1f}s ({len(rows) / elapsed:.0f}/s); "
+                  f"copies per model {dict(sorted(copies.items()))}; models per instance {per_instance}")
+            self.assertEqual(copies[0], 0, "every requested model is loaded somewhere")
+            self.assertGreaterEqual(copies[1], 0.95 * MODELS, "models loaded on exactly one instance")
+            # Consistent hashing spreads the models: no instance is left idle.
+            for name, count in per_instance.items():
+                self.assertGreaterEqual(count, MODELS // 6, f"{name} holds too few models: {per_instance}")
+
+
+class HotModelTest(unittest.TestCase):
+    def test_hot_model_gets_copies_and_the_others_keep_their_latency(self):
+        store, names = fh.many_models_store(60, prefix="t")
+        hot, others = names[0], names[1:]
+        with store, fh.make_fleet(store.dir, hot_rate=40) as fleet:
+            warm = fh.Client(fleet.front_port)
+            for m in names:
+                self.assertEqual(warm.invoke(m)[0], 200)
+            warm.close()
+            self.assertEqual(sum(hot in v for v in fh.placement(fleet).values()), 1, "one copy before it is hot")
+
+            # Background traffic on the other models throughout; the hot model
+            # switched on and off in alternating windows, so drift in the
+            # machine's load hits both sides alike.
+            recorder = fh.Recorder()
+            stop = threading.Event()
+            windows = {"quiet": [], "hot": []}
+            with fh.HotLoad(fleet.front_port, hot, connections=6, think=0.045) as load:
+                threads = fh.drive(fleet.front_port, others, threads=2, think=0.01, stop=stop, recorder=recorder)
+                for _ in range(5):
+                    for kind in ("quiet", "hot"):
+                        if kind == "hot":
+                            load.resume()
+                        else:
+                            load.pause()
+                        time.sleep(0.5)  # let the rate table follow the switch
+                        begin = time.monotonic()
+                        time.sleep(2.0)
+                        windows[kind].append((begin, time.monotonic()))
+                load.pause()
+                stop.set()
+                for t in threads:
+                    t.join()
+                hot_ok, hot_failed = load.counts[0], load.counts[1]
+
+            rows = recorder.snapshot()
+            self.assertEqual([r for r in rows if r[2] != 200], [], "background requests succeed")
+
+            def latencies(kind):
+                return [r[4] for r in rows if any(b <= r[0] <= e for b, e in windows[kind])]
+
+            quiet, busy = latencies("quiet"), latencies("hot")
+            p99_quiet, p99_busy = fh.percentile(quiet, 99), fh.percentile(busy, 99)
+            holders = sorted(k for k, v in fh.placement(fleet).items() if hot in v)
+            print(f"\nhot model: {hot_ok} ok / {hot_failed} failed hot requests; copies on {holders}; "
+                  f"others p99 {p99_quiet * 1e3:.1f} ms quiet ({len(quiet)} requests) vs "
+                  f"{p99_busy * 1e3:.1f} ms with the hot model ({len(busy)} requests)")
+            self.assertEqual(hot_failed, 0)
+            self.assertGreater(hot_ok / 10.0, 40 * 2, "the hot model ran at over twice the hot rate")
+            self.assertGreaterEqual(len(holders), 2, "the hot model got copies")
+            self.assertLessEqual(p99_busy, 2 * p99_quiet, "others' p99 within 2x of their p99 without the hot model")
+
+
+class KillInstanceTest(unittest.TestCase):
+    def test_requests_keep_succeeding_when_an_instance_is_killed(self):
+        store, names = fh.many_models_store(60, prefix="k")
+        threads_n = 4
+        with store, fh.make_fleet(store.dir) as fleet:
+            warm = fh.Client(fleet.front_port)
+            for m in names:
+                self.assertEqual(warm.invoke(m)[0], 200)
+            warm.close()
+            victim = fleet.instances[1]
+            moved = fh.placement(fleet)[victim.name]
+            self.assertTrue(moved, "the victim held models")
+
+            recorder = fh.Recorder()
+            stop = threading.Event()
+            threads = fh.drive(fleet.front_port, names, threads=threads_n, think=0.005, stop=stop, recorder=recorder)
+            time.sleep(2.0)
+            killed_at = time.monotonic()
+            victim.proc.send_signal(signal.SIGKILL)
+            victim.proc.wait()
+            time.sleep(4.0)
+            stop.set()
+            for t in threads:
+                t.join()
+
+            rows = recorder.snapshot()
+            failures = [r for r in rows if r[2] != 200]
+            after = [r for r in rows if r[0] > killed_at + 1.0]
+            print(f"\nkill: {len(rows)} requests, {len(failures)} failed "
+                  f"({threads_n} client connections, so at most {threads_n} in flight at the kill); "
+                  f"{len(moved)} models moved off {victim.name}")
+            # Only a request in flight on the victim can fail: each client has
+            # one at a time, and HAProxy re-sends the rest to a live instance.
+            self.assertLessEqual(len(failures), threads_n)
+            for r in failures:
+                self.assertLess(abs(r[0] - killed_at), 3.0, f"a failure long after the kill: {r}")
+            self.assertTrue(after, "requests after the kill")
+            self.assertEqual([r for r in after if r[2] != 200], [])
+            self.assertNotIn(victim.name, {r[3] for r in after})
+            served_after = {r[1] for r in after}
+            self.assertTrue(moved & served_after, "the victim's models were served after the kill")
+            where = fh.placement(fleet)
+            for m in moved & served_after:
+                self.assertTrue(any(m in v for v in where.values()), f"{m} loaded on a live instance")
+
+
+class WarmRestartTest(unittest.TestCase):
+    def _restart_and_check(self, fleet, inst, expected):
+        inst.start(wait_ready=False)
+        saw_503 = False
+        deadline = time.monotonic() + 60
+        while fh.fleet.http_status(inst.port, "/ping") != 200:
+            saw_503 = saw_503 or fh.fleet.http_status(inst.port, "/ping") == 503
+            self.assertLess(time.monotonic(), deadline, "restart did not become ready")
+            time.sleep(0.005)
+        loaded = fh.loaded_models(inst.port)  # right after the first 200
+        self.assertEqual(expected - loaded, set(), "ready before its previous set was reloaded")
+        return saw_503
+
+    def test_restarted_instance_is_ready_only_after_reloading_its_hot_set(self):
+        store, names = fh.many_models_store(90, prefix="w")
+        with store, tempfile.TemporaryDirectory(prefix="modelmux-state-") as state_root, \
+                fh.make_fleet(store.dir, state_root=state_root,
+                              instance_args=("--workers", "1", "--memory-budget", "1G",
+                                             "--state-interval", "1")) as fleet:
+            warm = fh.Client(fleet.front_port)
+            for m in names:
+                self.assertEqual(warm.invoke(m)[0], 200)
+            warm.close()
+            inst = fleet.instances[0]
+            hot_set = fh.placement(fleet)[inst.name]
+            self.assertGreater(len(hot_set), 10)
+            state_file = os.path.join(inst.state_dir, "loaded-models.txt")
+
+            # SIGTERM: the shutdown write.
+            self.assertEqual(inst.stop(signal.SIGTERM), 0)
+            with open(state_file, encoding="utf-8") as f:
+                saved = {line.split()[0] for line in f if line.strip() and not line.startswith("#")}
+            self.assertEqual(saved, hot_set)
+            saw_503 = self._restart_and_check(fleet, inst, hot_set)
+
+            # SIGKILL: no shutdown write; the periodic one (every second) has it.
+            time.sleep(2.5)
+            inst.proc.send_signal(signal.SIGKILL)
+            inst.proc.wait()
+            self._restart_and_check(fleet, inst, hot_set)
+            print(f"\nwarm restart: {len(hot_set)} models reloaded before ready (saw 503 first: {saw_503})")
+            # Back in HAProxy's rotation: its models are served by it again.
+            fleet_client = fh.Client(fleet.front_port)
+            time.sleep(1.0)
+            instances = {fleet_client.invoke(m)[1] for m in sorted(hot_set)[:10]}
+            fleet_client.close()
+            self.assertEqual(instances, {inst.name})
+
+
+class FleetScriptTest(unittest.TestCase):
+    def test_script_prints_the_front_port_serves_and_stops_cleanly(self):
+        with tempfile.TemporaryDirectory(prefix="modelmux-fleet-cli-") as tmp:
+            port_file = os.path.join(tmp, "port")
+            proc = subprocess.Popen(
+                [fh.FLEET_SCRIPT, "--store", harness.shared_store(), "--instances", "2", "--port-file", port_file,
+                 "--bin", harness.server_binary(), "--haproxy", fh.haproxy_binary(), "--workdir", tmp,
+                 "--", "--workers", "1"],
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            try:
+                deadline = time.monotonic() + 60
+                while not fh.fleet.read_text(port_file):
+                    self.assertIsNone(proc.poll(), proc.stdout.read() if proc.poll() is not None else "")
+                    self.assertLess(time.monotonic(), deadline, "no front port")
+                    time.sleep(0.05)
+                port = int(fh.fleet.read_text(port_file))
+                model = harness.tenants()[0]
+                client = fh.Client(port)
+                status, instance, _ = client.invoke(model, harness.ticket_text(model))
+                client.close()
+                self.assertEqual(status, 200)
+                self.assertIn(instance, {"mm0", "mm1"})
+                pids = [int(p) for p in subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True,
+                                                       text=True).stdout.split()]
+                self.assertEqual(len(pids), 3, "2 instances + HAProxy")
+                proc.send_signal(signal.SIGTERM)
+                out, _ = proc.communicate(timeout=60)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+            self.assertEqual(proc.returncode, 0, out)
+            self.assertIn(f"front port: {port}", out)
+            self.assertIn("mm0=0 mm1=0", out)
+            for pid in pids:  # reaped by the script, so gone from /proc
+                self.assertFalse(os.path.exists(f"/proc/{pid}"), f"child {pid} outlived scripts/fleet")
+
+
+if __name__ == "__main__":
+    unittest.main()
