@@ -143,22 +143,29 @@ def run_fleet(binary, store, n, args, hot_rate=100):
                            haproxy=shutil.which("haproxy") or "/usr/sbin/haproxy").start()
 
 
-def throughput(binary, store, names, seconds):
+def throughput(binary, store, names, seconds, repeat):
+    """Each setup `repeat` times, interleaved (so drift in the machine's load
+    hits every setup alike); reports the median run by requests/s."""
     models = names[:60]
-    rows = []
     setups = [("1 instance, direct (2 workers)", 1, ["--workers", "2"], True),
               ("1 instance behind HAProxy (2 workers)", 1, ["--workers", "2"], False),
               ("3 instances behind HAProxy (1 worker each)", 3, ["--workers", "1"], False)]
-    for label, n, args, direct in setups:
-        # hot_rate out of reach: this measures affinity routing, not copies.
-        f = run_fleet(binary, store, n, args + ["--memory-budget", "1G"], hot_rate=10 ** 6)
-        try:
-            port = f.instances[0].port if direct else f.front_port
-            replay(port, models, 1)  # warm
-            rps, p99, bad = wrk(port, models, seconds, 32)
-            rows.append((label, rps, p99, bad))
-        finally:
-            f.stop()
+    runs = collections.defaultdict(list)
+    for _ in range(repeat):
+        for label, n, args, direct in setups:
+            # hot_rate out of reach: this measures affinity routing, not copies.
+            f = run_fleet(binary, store, n, args + ["--memory-budget", "1G"], hot_rate=10 ** 6)
+            try:
+                port = f.instances[0].port if direct else f.front_port
+                replay(port, models, 1)  # warm
+                runs[label].append(wrk(port, models, seconds, 32))
+            finally:
+                f.stop()
+    rows = []
+    for label, _, _, _ in setups:
+        ordered = sorted(runs[label])
+        rps, p99, bad = ordered[len(ordered) // 2]
+        rows.append((label, rps, p99, bad, [r[0] for r in runs[label]]))
     return rows
 
 
@@ -214,6 +221,7 @@ def main():
     parser.add_argument("--build", default=os.path.join(REPO, "build"))
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
     parser.add_argument("--seconds", type=int, default=10, help="wrk duration per setup")
+    parser.add_argument("--repeat", type=int, default=3, help="throughput runs per setup (median reported)")
     parser.add_argument("--trace", type=int, default=6000, help="Zipf trace length")
     parser.add_argument("--budget-models", type=int, default=25, help="B, in models")
     args = parser.parse_args()
@@ -226,18 +234,21 @@ def main():
     try:
         names = make_store(source, 300, store)
         model_bytes = measure_model_bytes(binary, store, names[0])
-        tp = throughput(binary, store, names, args.seconds)
+        tp = throughput(binary, store, names, args.seconds, args.repeat)
         trace = zipf_trace(names, args.trace, 1.0, seed=11)
         hr = hit_ratio(binary, store, names, args.budget_models, model_bytes, trace)
         hist, per_instance, rate, copy_errors = copies(binary, store, names, 3)
     finally:
         shutil.rmtree(store, ignore_errors=True)
 
-    lines = [f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
-             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; models of {model_bytes / 1e6:.2f} MB", "",
-             "| setup (wrk -t2 -c32, 60 warm models, uniform) | requests/s | p99 | non-2xx |",
-             "| --- | ---: | ---: | ---: |"]
-    lines += [f"| {label} | {rps:.0f} | {p99} | {bad} |" for label, rps, p99, bad in tp]
+    lines = [f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average "
+             f"{os.getloadavg()[0]:.1f} at the end; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+             f"models of {model_bytes / 1e6:.2f} MB", "",
+             f"| setup (wrk -t2 -c32 -d{args.seconds}s, 60 warm models, uniform) | requests/s (median) | p99 | "
+             f"non-2xx | all runs |",
+             "| --- | ---: | ---: | ---: | --- |"]
+    lines += [f"| {label} | {rps:.0f} | {p99} | {bad} | {', '.join(f'{r:.0f}' for r in all_rps)} |"
+              for label, rps, p99, bad, all_rps in tp]
     lines += ["", f"| Zipf(1.0), {len(trace)} requests over 300 models, 4 clients | hit ratio | loads | errors | seconds |",
               "| --- | ---: | ---: | ---: | ---: |"]
     lines += [f"| {label} | {ratio:.3f} | {loads} | {errors} | {secs:.1f} |" for label, ratio, loads, errors, secs in hr]

@@ -3,6 +3,7 @@ model affinity, copies for a hot model, losing an instance, warm restarts, and
 scripts/fleet itself. Each test prints the figures it measured."""
 
 import os
+import random
 import signal
 import subprocess
 import tempfile
@@ -24,7 +25,7 @@ class FleetAffinityTest(unittest.TestCase):
             # Every model three times, in random order, from 4 keep-alive clients.
             recorder = fh.Recorder()
             work = names * 3
-            fh.random.Random(5).shuffle(work)
+            random.Random(5).shuffle(work)
             chunks = [work[k::4] for k in range(4)]
 
             def client(chunk):
