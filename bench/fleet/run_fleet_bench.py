@@ -125,7 +125,7 @@ def wrk(port, models, seconds, connections):
                           f"http://{LOOPBACK}:{port}"], capture_output=True, text=True, check=True).stdout
     os.unlink(script)
     rps = float(re.search(r"Requests/sec:\s+(\S+)", out).group(1))
-    p99 = re.search(r"99%\s+(\S+)", out).group(1)
+    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return rps, p99, int(non2xx.group(1)) if non2xx else 0
 

@@ -73,6 +73,20 @@ def placement(the_fleet):
     return {i.name: loaded_models(i.port) for i in the_fleet.instances if i.alive()}
 
 
+def front_request(port, method, path, body=None, headers=None):
+    """One request on a fresh connection: (status, lower-case headers, body bytes)."""
+    conn = http.client.HTTPConnection(LOOPBACK, port, timeout=60)
+    try:
+        data = json.dumps(body) if body is not None else None
+        hdrs = {"Content-Type": "application/json"} if body is not None else {}
+        hdrs.update(headers or {})
+        conn.request(method, path, body=data, headers=hdrs)
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()
+
+
 class Client:
     """One keep-alive connection to the front end; reconnects after an error."""
 

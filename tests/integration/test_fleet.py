@@ -57,6 +57,35 @@ class FleetAffinityTest(unittest.TestCase):
                 self.assertGreaterEqual(count, MODELS // 6, f"{name} holds too few models: {per_instance}")
 
 
+    def test_every_route_naming_a_model_reaches_the_same_instance(self):
+        models = harness.tenants()
+        with fh.make_fleet(harness.shared_store()) as fleet:
+            port = fleet.front_port
+            owners = set()
+            for m in models:
+                text = harness.ticket_text(m)
+                v2 = {"inputs": [{"name": "text", "datatype": "BYTES", "shape": [1], "data": [text]}]}
+                calls = [("POST", f"/models/{m}/invoke", {"text": text}, {}),
+                         ("POST", "/invocations", {"text": text}, {"X-Amzn-SageMaker-Target-Model": m}),
+                         ("POST", "/invocations", {"text": text}, {"X-Amzn-SageMaker-Target-Model": m + ".tar.gz"}),
+                         ("POST", f"/v2/models/{m}/infer", v2, {}),
+                         ("GET", f"/v2/models/{m}/ready", None, {}),
+                         ("GET", f"/models/{m}", None, {}),
+                         # A client cannot steer with the balancer's own key.
+                         ("POST", f"/models/{m}/invoke", {"text": text}, {"X-Modelmux-Model": models[0] + "x"})]
+                seen = set()
+                for method, path, body, headers in calls:
+                    status, hdrs, data = fh.front_request(port, method, path, body, headers)
+                    self.assertEqual(status, 200, f"{method} {path} {headers}: {data[:200]!r}")
+                    seen.add(hdrs.get("x-modelmux-instance"))
+                self.assertEqual(len(seen), 1, f"{m} answered by {seen}")
+                owners |= seen
+            # Routes without a model are spread round-robin.
+            ping_instances = {fh.front_request(port, "GET", "/ping")[1].get("x-modelmux-instance") for _ in range(6)}
+            print(f"\nroutes: {len(models)} models on {sorted(owners)}; /ping answered by {sorted(ping_instances)}")
+            self.assertEqual(len(ping_instances), 3)
+
+
 class HotModelTest(unittest.TestCase):
     def test_hot_model_gets_copies_and_the_others_keep_their_latency(self):
         store, names = fh.many_models_store(60, prefix="t")
