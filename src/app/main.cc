@@ -86,11 +86,11 @@ void StartPreload(const Config& config, InferenceServer& server) {
 
 std::unique_ptr<WarmStateWriter> StartStateWriter(const Config& config, const InferenceServer& server) {
   if (config.state_dir.empty()) return nullptr;
-  auto writer = std::make_unique<WarmStateWriter>(WarmStateWriter::Options{
-      .path = WarmStatePath(config.state_dir),
-      .interval = std::chrono::seconds(config.state_interval_s),
-      .snapshot = [&server] { return server.LoadedModels(); },
-      .ready = [&server] { return server.Ready(); }});
+  auto writer = std::make_unique<WarmStateWriter>(
+      WarmStateWriter::Options{.path = WarmStatePath(config.state_dir),
+                               .interval = std::chrono::seconds(config.state_interval_s),
+                               .snapshot = [&server] { return server.LoadedModels(); },
+                               .ready = [&server] { return server.Ready(); }});
   writer->Start();
   return writer;
 }
@@ -141,7 +141,8 @@ int Run(const Config& config) {
   (*http)->StopAccepting();
   if (!(*http)->WaitIdle(std::chrono::seconds(30))) spdlog::warn("requests still in flight after 30 s");
   if (state_writer) {
-    if (absl::Status saved = state_writer->StopAndWrite(); !saved.ok()) spdlog::warn("warm-restart state: {}", saved.ToString());
+    if (absl::Status saved = state_writer->StopAndWrite(); !saved.ok())
+      spdlog::warn("warm-restart state: {}", saved.ToString());
   }
   (*server)->Shutdown();
   (*http)->Stop();

@@ -47,7 +47,8 @@ std::string FormatWarmState(std::vector<ModelStatus> models) {
     if (a.last_used != b.last_used) return a.last_used > b.last_used;
     return a.name < b.name;
   });
-  std::string text = "# modelmux warm-restart state: loaded models, pinned first, then most recently used first\n";
+  std::string text =
+      "# modelmux warm-restart state: loaded models, pinned first, then most recently used first\n";
   for (const ModelStatus& m : models) absl::StrAppend(&text, m.name, m.pinned ? " pin\n" : "\n");
   return text;
 }
@@ -56,7 +57,9 @@ absl::Status WriteFileAtomically(const std::string& path, const std::string& tex
   const std::filesystem::path target(path);
   std::error_code error;
   std::filesystem::create_directories(target.parent_path(), error);
-  if (error) return absl::InternalError(absl::StrCat("cannot create ", target.parent_path().string(), ": ", error.message()));
+  if (error)
+    return absl::InternalError(
+        absl::StrCat("cannot create ", target.parent_path().string(), ": ", error.message()));
   // Same directory as the target, so the rename cannot cross file systems.
   const std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -66,7 +69,8 @@ absl::Status WriteFileAtomically(const std::string& path, const std::string& tex
   // under the final name.
   if (status.ok() && ::fsync(fd) != 0) status = ErrnoError("cannot fsync", tmp);
   if (::close(fd) != 0 && status.ok()) status = ErrnoError("cannot close", tmp);
-  if (status.ok() && std::rename(tmp.c_str(), path.c_str()) != 0) status = ErrnoError("cannot rename to", path);
+  if (status.ok() && std::rename(tmp.c_str(), path.c_str()) != 0)
+    status = ErrnoError("cannot rename to", path);
   if (!status.ok()) ::unlink(tmp.c_str());
   return status;
 }
@@ -94,13 +98,16 @@ WarmStateWriter::WarmStateWriter(Options options) : options_(std::move(options))
 
 WarmStateWriter::~WarmStateWriter() { StopThread(); }
 
-void WarmStateWriter::Start() { thread_ = std::thread([this] { Loop(); }); }
+void WarmStateWriter::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
 
 void WarmStateWriter::Loop() {
   std::unique_lock lock(mu_);
   while (!wake_.wait_for(lock, options_.interval, [this] { return stopping_; })) {
     lock.unlock();
-    if (absl::Status status = WriteNow(); !status.ok()) spdlog::warn("warm-restart state: {}", status.ToString());
+    if (absl::Status status = WriteNow(); !status.ok())
+      spdlog::warn("warm-restart state: {}", status.ToString());
     lock.lock();
   }
 }

@@ -48,10 +48,10 @@ absl::StatusOr<std::vector<PreloadEntry>> ReadWarmState(const std::string& path)
 class WarmStateWriter {
  public:
   struct Options {
-    std::string path;                                   // required
-    std::chrono::milliseconds interval{30000};          // > 0
+    std::string path;                                    // required
+    std::chrono::milliseconds interval{30000};           // > 0
     std::function<std::vector<ModelStatus>()> snapshot;  // required
-    std::function<bool()> ready;                        // required
+    std::function<bool()> ready;                         // required
   };
 
   explicit WarmStateWriter(Options options);

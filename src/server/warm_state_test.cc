@@ -46,12 +46,10 @@ class WarmStateTest : public ::testing::Test {
 };
 
 TEST_F(WarmStateTest, SavesReadyModelsPinnedFirstThenMostRecentFirst) {
-  const std::string text = FormatWarmState({Status("old", ModelState::kReady, 300),
-                                            Status("loading", ModelState::kLoading, 0),
-                                            Status("recent", ModelState::kReady, 5),
-                                            Status("failed", ModelState::kFailed, 1),
-                                            Status("pinned-old", ModelState::kReady, 900, true),
-                                            Status("middle", ModelState::kReady, 60)});
+  const std::string text = FormatWarmState(
+      {Status("old", ModelState::kReady, 300), Status("loading", ModelState::kLoading, 0),
+       Status("recent", ModelState::kReady, 5), Status("failed", ModelState::kFailed, 1),
+       Status("pinned-old", ModelState::kReady, 900, true), Status("middle", ModelState::kReady, 60)});
   const std::string path = WarmStatePath(dir_.string());
   ASSERT_TRUE(WriteFileAtomically(path, text).ok());  // also creates dir_
   absl::StatusOr<std::vector<PreloadEntry>> entries = ReadWarmState(path);
@@ -62,7 +60,8 @@ TEST_F(WarmStateTest, SavesReadyModelsPinnedFirstThenMostRecentFirst) {
 TEST_F(WarmStateTest, MissingFileIsNotFoundAndBadLinesAreSkipped) {
   EXPECT_TRUE(absl::IsNotFound(ReadWarmState(WarmStatePath(dir_.string())).status()));
   const std::string path = (dir_ / "state.txt").string();
-  ASSERT_TRUE(WriteFileAtomically(path, "good-1\n../etc/passwd\nx y z\ngood-2 pin\n\n# note\nbad pinned\n").ok());
+  ASSERT_TRUE(
+      WriteFileAtomically(path, "good-1\n../etc/passwd\nx y z\ngood-2 pin\n\n# note\nbad pinned\n").ok());
   absl::StatusOr<std::vector<PreloadEntry>> entries = ReadWarmState(path);
   ASSERT_TRUE(entries.ok());
   EXPECT_EQ(Names(*entries), (std::vector<std::string>{"good-1", "good-2+pin"}));
@@ -101,7 +100,8 @@ TEST_F(WarmStateTest, WriterSkipsWhileNotReadyAndWritesPeriodicallyAndAtStop) {
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_FALSE(fs::exists(path)) << "wrote while the start-up preload was running";
   ready = true;
-  for (int i = 0; i < 200 && !fs::exists(path); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (int i = 0; i < 200 && !fs::exists(path); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   ASSERT_TRUE(fs::exists(path)) << "no periodic write";
   EXPECT_EQ(Names(*ReadWarmState(path)), (std::vector<std::string>{"a"}));
   {
@@ -114,10 +114,11 @@ TEST_F(WarmStateTest, WriterSkipsWhileNotReadyAndWritesPeriodicallyAndAtStop) {
 
 TEST_F(WarmStateTest, StopWritesTheFinalSetEvenWithALongInterval) {
   const std::string path = WarmStatePath(dir_.string());
-  WarmStateWriter writer({.path = path,
-                          .interval = std::chrono::hours(1),
-                          .snapshot = [] { return std::vector<ModelStatus>{Status("only", ModelState::kReady, 0)}; },
-                          .ready = [] { return true; }});
+  WarmStateWriter writer(
+      {.path = path,
+       .interval = std::chrono::hours(1),
+       .snapshot = [] { return std::vector<ModelStatus>{Status("only", ModelState::kReady, 0)}; },
+       .ready = [] { return true; }});
   writer.Start();
   ASSERT_TRUE(writer.StopAndWrite().ok());
   EXPECT_EQ(Names(*ReadWarmState(path)), (std::vector<std::string>{"only"}));

@@ -103,7 +103,7 @@ class HotModelTest(unittest.TestCase):
             recorder = fh.Recorder()
             stop = threading.Event()
             windows = {"quiet": [], "hot": []}
-            with fh.HotLoad(fleet.front_port, hot, connections=6, think=0.045) as load:
+            with fh.HotLoad(fleet.front_port, hot, connections=6, think=0.06) as load:
                 threads = fh.drive(fleet.front_port, others, threads=2, think=0.01, stop=stop, recorder=recorder)
                 for _ in range(5):
                     for kind in ("quiet", "hot"):
