@@ -27,7 +27,7 @@ except ImportError:  # scripts/install-deps installs python3-yaml
     yaml = None
 
 K8S = os.path.join(k8s_config.REPO, "deploy", "k8s")
-HAPROXY_ENV = {"MODELMUX_LISTEN": "127.0.0.1:1", "MODELMUX_HOT_RATE": "100", "MODELMUX_BALANCE_FACTOR": "150"}
+HAPROXY_ENV = {"MODELMUX_LISTEN": "127.0.0.1:1", "MODELMUX_HOT_RATE": "50", "MODELMUX_BALANCE_FACTOR": "150"}
 
 
 def haproxy_check(text):
