@@ -168,6 +168,7 @@ class KillInstanceTest(unittest.TestCase):
             failures = [r for r in rows if r[2] != 200]
             after = [r for r in rows if r[0] > killed_at + 1.0]
             print(f"\nkill: {len(rows)} requests, {len(failures)} failed "
+                  f"(statuses {dict(Counter(r[2] for r in failures))}, None = connection error) "
                   f"({threads_n} client connections, so at most {threads_n} in flight at the kill); "
                   f"{len(moved)} models moved off {victim.name}")
             # Only a request in flight on the victim can fail: each client has
