@@ -176,7 +176,7 @@ many_store() {
 
 # many_bytes K: artifact bytes of models m0000..m(K-1).
 many_bytes() {
-  awk -v k="$1" -v d="$MANY_DISTINCT" '{s[NR - 1] = $2} END {t = 0; for (i = 0; i < k; i++) t += s[i % d]; printf "%d\n", t}' \
+  awk -v k="$1" -v d="$MANY_DISTINCT" '{s[NR - 1] = $2} END {t = 0; for (i = 0; i < k; i++) t += s[i % d]; printf "%.0f\n", t}' \
     "$BENCH_WORK/many-sizes.txt"
 }
 
