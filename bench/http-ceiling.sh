@@ -20,19 +20,20 @@ measure() {
   log "http-ceiling: $label under wrk"
   wrk -t1 -c"$conns" -d2s "$url" > /dev/null  # warm-up
   c0=$(cpu_seconds_tree "$pid")
-  wrk -t"$threads" -c"$conns" -d"${secs}s" --latency "$url" > "$out"
+  client_cpu "$raw/$label-wrk.cpu" wrk -t"$threads" -c"$conns" -d"${secs}s" --latency "$url" > "$out"
   c1=$(cpu_seconds_tree "$pid")
   local r; r=$(wrk_rps "$out"); rps[$label-wrk]=$r
   local n; n=$(awk '/requests in/ {print $1}' "$out")
-  rows+=("| $label | wrk -t$threads -c$conns | $(fmt "$r" .0f) | $(wrk_latency_us "$out" 50) | $(wrk_latency_us "$out" 99) | $(calc "round(($c1 - $c0) * 1e6 / $n, 1)") |")
+  rows+=("| $label | wrk -t$threads -c$conns | $(fmt "$r" .0f) | $(wrk_latency_us "$out" 50) | $(wrk_latency_us "$out" 99) | $(calc "round(($c1 - $c0) * 1e6 / $n, 1)") | $(calc "round($(cat "$raw/$label-wrk.cpu") * 1e6 / $n, 1)") |")
   log "http-ceiling: $label under modelmux-loadgen"
   out="$raw/$label-loadgen.json"
   c0=$(cpu_seconds_tree "$pid")
-  "$LOADGEN" --port "$port" -c "$conns" -d "$secs" --warmup 1 --json "$@" > "$out"
+  client_cpu "$raw/$label-loadgen.cpu" "$LOADGEN" --port "$port" -c "$conns" -d "$secs" --warmup 1 --json "$@" > "$out"
   c1=$(cpu_seconds_tree "$pid")
   r=$(json_get "$out" "d['throughput_rps']"); rps[$label-loadgen]=$r
-  n=$(json_get "$out" "d['completed']")
-  rows+=("| $label | loadgen -c$conns | $(fmt "$r" .0f) | $(json_get "$out" "'%.0f' % d['latency_us']['p50']") | $(json_get "$out" "'%.0f' % d['latency_us']['p99']") | $(calc "round(($c1 - $c0) * 1e6 / $n, 1)") |")
+  # The warm-up second is in the CPU windows too: count its requests.
+  n=$(calc "$(json_get "$out" "d['completed']") * ($secs + 1) / $secs")
+  rows+=("| $label | loadgen -c$conns | $(fmt "$r" .0f) | $(json_get "$out" "'%.0f' % d['latency_us']['p50']") | $(json_get "$out" "'%.0f' % d['latency_us']['p99']") | $(calc "round(($c1 - $c0) * 1e6 / $n, 1)") | $(calc "round($(cat "$raw/$label-loadgen.cpu") * 1e6 / $n, 1)") |")
 }
 
 start_nginx
@@ -54,8 +55,8 @@ JSON
   echo
   header_md
   echo
-  echo "| server | client | req/s | p50 µs | p99 µs | server CPU µs/req |"
-  echo "| --- | --- | --- | --- | --- | --- |"
+  echo "| server | client | req/s | p50 µs | p99 µs | server CPU µs/req | client CPU µs/req |"
+  echo "| --- | --- | --- | --- | --- | --- | --- |"
   printf '%s\n' "${rows[@]}"
   echo
   echo "**modelmux / nginx throughput: $ratio under wrk, $ratio_lg under modelmux-loadgen** (target ≥ 0.8)."

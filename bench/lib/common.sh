@@ -187,3 +187,12 @@ models_file() { awk -v a="$1" -v n="$2" 'BEGIN {for (i = a; i < a + n; i++) prin
 header_md() {
   echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(machine_line); commit: $(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo '?')"
 }
+
+# client_cpu CPUFILE CMD...: runs CMD (stdout kept), writes the CPU seconds
+# (user + system) it used to CPUFILE.
+client_cpu() {
+  local f="$1"; shift
+  local TIMEFORMAT='%U %S'
+  { time "$@" 2> /dev/null ; } 2> "$f.tmp"
+  awk 'END {print $1 + $2}' "$f.tmp" > "$f"; rm -f "$f.tmp"
+}
