@@ -20,11 +20,12 @@ mkdir -p "$BENCH_WORK" "$BENCH_OUT/raw"
 _bench_pids=()
 _bench_tmp=()
 _bench_cleanup() {
-  local pid
+  local rc=$? pid d
   for pid in "${_bench_pids[@]:-}"; do
     [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
   done
-  for d in "${_bench_tmp[@]:-}"; do [ -n "$d" ] && rm -rf "$d"; done
+  for d in "${_bench_tmp[@]:-}"; do [ -z "$d" ] || rm -rf "$d"; done
+  exit "$rc"
 }
 trap _bench_cleanup EXIT
 
