@@ -28,6 +28,7 @@ _bench_cleanup() {
   exit "$rc"
 }
 trap _bench_cleanup EXIT
+BENCH_LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 die() { echo "bench: $*" >&2; exit 1; }
 log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
@@ -185,9 +186,15 @@ many_bytes() {
 models_file() { awk -v a="$1" -v n="$2" 'BEGIN {for (i = a; i < a + n; i++) printf "m%04d\n", i}' > "$3"; }
 
 # write_result NAME: moves $TMP_MD to $BENCH_OUT/NAME.md and prints it.
+# The load average says how much else ran on the machine at the time: the
+# numbers are only comparable when it is near what the benchmark itself uses.
 header_md() {
-  echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(machine_line); commit: $(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo '?')"
+  echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(machine_line); commit: $(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo '?'); load average at the start: ${BENCH_LOAD_BEFORE:-?}, at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
+
+# median_index VALUE...: the index (0-based) of the median value.
+median_index() { python3 -c 'import sys; v=[float(x) for x in sys.argv[1:]]; print(sorted(range(len(v)), key=lambda i: v[i])[len(v) // 2])' "$@"; }
+REPS="${BENCH_REPS:-3}"
 
 # client_cpu CPUFILE CMD...: runs CMD (stdout kept), writes the CPU seconds
 # (user + system) it used to CPUFILE.
