@@ -71,14 +71,20 @@ nlohmann::json TimeForward(const std::string& dir, int tokens, double seconds) {
     ++calls;
   }
   const double cpu_us = (Ns(CLOCK_THREAD_CPUTIME_ID) - cpu0) / 1e3 / calls;
-  return {{"tokens", in.ids.numel()}, {"calls", calls},
-          {"wall_us_per_call", (now - wall0) / 1e3 / calls}, {"cpu_us_per_call", cpu_us},
-          {"p50_us", h.Percentile(0.5) / 1e3}, {"p99_us", h.Percentile(0.99) / 1e3},
+  return {{"tokens", in.ids.numel()},
+          {"calls", calls},
+          {"wall_us_per_call", (now - wall0) / 1e3 / calls},
+          {"cpu_us_per_call", cpu_us},
+          {"p50_us", h.Percentile(0.5) / 1e3},
+          {"p99_us", h.Percentile(0.99) / 1e3},
           {"calls_per_second", calls / ((now - wall0) / 1e9)}};
 }
 
 nlohmann::json TimeLoads(const std::vector<std::string>& dirs, int tokens) {
-  { torch::jit::Module first = Load(dirs.front()); Forward(first, TicketInputs(dirs.front(), tokens)); }
+  {
+    torch::jit::Module first = Load(dirs.front());
+    Forward(first, TicketInputs(dirs.front(), tokens));
+  }
   LatencyHistogram load_only, total;
   for (size_t i = 1; i < dirs.size(); ++i) {
     const Inputs in = TicketInputs(dirs[i], tokens);  // tokenizing is not libtorch's cost
@@ -107,8 +113,10 @@ int main(int argc, char** argv) {
   int tokens = 64;
   double seconds = 5;
   bool json = false, skip_forward = false;
-  app.add_option("models", models, "Model directories (forward: the first; load: every one, "
-                 "the first untimed)")->required();
+  app.add_option("models", models,
+                 "Model directories (forward: the first; load: every one, "
+                 "the first untimed)")
+      ->required();
   app.add_option("--tokens", tokens, "Tokens per forward")->capture_default_str();
   app.add_option("--seconds", seconds, "Seconds of forward calls")->capture_default_str();
   app.add_flag("--no-forward", skip_forward, "Only time the loads");

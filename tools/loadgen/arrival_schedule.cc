@@ -45,8 +45,8 @@ class Trace : public ArrivalSchedule {
       const int32_t count = trace_.counts[row][minute];
       for (int32_t i = 0; i < count; ++i) {
         const double seconds = minute * 60.0 + (i + 0.5) * 60.0 / count;
-        minute_arrivals_.push_back(Arrival{static_cast<int64_t>(seconds * 1e9 / time_scale_),
-                                           static_cast<int64_t>(row) % models_});
+        minute_arrivals_.push_back(
+            Arrival{static_cast<int64_t>(seconds * 1e9 / time_scale_), static_cast<int64_t>(row) % models_});
       }
     }
     std::stable_sort(minute_arrivals_.begin(), minute_arrivals_.end(),
@@ -67,8 +67,7 @@ std::unique_ptr<ArrivalSchedule> PoissonSchedule(double rate_per_second, uint64_
   return std::make_unique<Poisson>(rate_per_second, seed);
 }
 
-std::unique_ptr<ArrivalSchedule> TraceSchedule(InvocationTrace trace, double time_scale,
-                                               int64_t models) {
+std::unique_ptr<ArrivalSchedule> TraceSchedule(InvocationTrace trace, double time_scale, int64_t models) {
   return std::make_unique<Trace>(std::move(trace), time_scale, models);
 }
 

@@ -32,7 +32,6 @@ class ArrivalSchedule {
 std::unique_ptr<ArrivalSchedule> PoissonSchedule(double rate_per_second, uint64_t seed);
 
 // Row r of the trace becomes model r mod models. REQUIRES: time_scale > 0, models >= 1.
-std::unique_ptr<ArrivalSchedule> TraceSchedule(InvocationTrace trace, double time_scale,
-                                               int64_t models);
+std::unique_ptr<ArrivalSchedule> TraceSchedule(InvocationTrace trace, double time_scale, int64_t models);
 
 }  // namespace modelmux::loadgen

@@ -17,7 +17,7 @@
 namespace modelmux::loadgen {
 
 struct InvocationTrace {
-  int minutes = 0;                          // highest minute column present
+  int minutes = 0;                           // highest minute column present
   std::vector<std::vector<int32_t>> counts;  // counts[row][minute - 1]
   int64_t total = 0;                         // sum of every count
 };

@@ -35,8 +35,8 @@ TEST(InvocationTraceTest, AcceptsBareMinuteNumbersInAnyOrder) {
 
 TEST(InvocationTraceTest, RejectsBrokenInput) {
   EXPECT_FALSE(Parse("").ok());
-  EXPECT_FALSE(Parse("HashFunction,HashApp,minute_1\nf,a,1\n").ok());        // no HashOwner
-  EXPECT_FALSE(Parse("HashFunction,HashApp,HashOwner\nf,a,o\n").ok());       // no minutes
+  EXPECT_FALSE(Parse("HashFunction,HashApp,minute_1\nf,a,1\n").ok());   // no HashOwner
+  EXPECT_FALSE(Parse("HashFunction,HashApp,HashOwner\nf,a,o\n").ok());  // no minutes
   EXPECT_FALSE(Parse("HashFunction,HashApp,HashOwner,minute_1\nf,a,o,x\n").ok());
   EXPECT_FALSE(Parse("HashFunction,HashApp,HashOwner,minute_1\nf,a,o,-1\n").ok());
   EXPECT_FALSE(Parse("HashFunction,HashApp,HashOwner,minute_1\nf,a,o\n").ok());  // short row

@@ -9,7 +9,7 @@ namespace {
 
 // 2^kSubBits buckets per power of two; values below kLinear get one each.
 constexpr int kSubBits = 7;
-constexpr int kSub = 1 << kSubBits;   // 128
+constexpr int kSub = 1 << kSubBits;    // 128
 constexpr int64_t kLinear = 2 * kSub;  // 256
 // Values up to 2^63 - 1: exponents 8..62.
 constexpr int kBuckets = kLinear + (63 - (kSubBits + 1)) * kSub;
@@ -66,8 +66,7 @@ void LatencyHistogram::Clear() {
 int64_t LatencyHistogram::Percentile(double q) const {
   if (count_ == 0) return 0;
   q = std::clamp(q, 0.0, 1.0);
-  const int64_t rank =
-      std::max<int64_t>(1, static_cast<int64_t>(std::ceil(q * static_cast<double>(count_))));
+  const int64_t rank = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(q * static_cast<double>(count_))));
   if (rank >= count_) return max_;
   int64_t seen = 0;
   for (int i = 0; i < kBuckets; ++i) {

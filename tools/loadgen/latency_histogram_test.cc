@@ -70,8 +70,8 @@ TEST(LatencyHistogramTest, PercentilesOfALogNormalWithinHalfAPercent) {
 
 TEST(LatencyHistogramTest, ABimodalTailIsNotAveragedAway) {
   LatencyHistogram h;
-  for (int i = 0; i < 990; ++i) h.Record(100'000);     // 100 us
-  for (int i = 0; i < 10; ++i) h.Record(50'000'000);   // 50 ms
+  for (int i = 0; i < 990; ++i) h.Record(100'000);    // 100 us
+  for (int i = 0; i < 10; ++i) h.Record(50'000'000);  // 50 ms
   EXPECT_NEAR(h.Percentile(0.99), 100'000, 500);
   EXPECT_NEAR(h.Percentile(0.995), 50'000'000, 250'000);
 }

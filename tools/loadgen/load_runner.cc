@@ -43,9 +43,12 @@ struct Connection {
 
 class LoadLoop {
  public:
-  LoadLoop(const RunOptions& options, const std::vector<std::string>& requests,
-           ModelPicker& picker, ArrivalSchedule* schedule)
-      : options_(options), requests_(requests), picker_(picker), schedule_(schedule),
+  LoadLoop(const RunOptions& options, const std::vector<std::string>& requests, ModelPicker& picker,
+           ArrivalSchedule* schedule)
+      : options_(options),
+        requests_(requests),
+        picker_(picker),
+        schedule_(schedule),
         conns_(options.connections) {}
   ~LoadLoop() {
     for (Connection& c : conns_)
@@ -228,8 +231,7 @@ void LoadLoop::OnEvent(int index, uint32_t events) {
 // is reached or the schedule is exhausted.
 bool LoadLoop::Stopping(int64_t now) const {
   if (now >= end_) return true;
-  if (options_.max_requests > 0 &&
-      issued_ + static_cast<int64_t>(pending_.size()) >= options_.max_requests)
+  if (options_.max_requests > 0 && issued_ + static_cast<int64_t>(pending_.size()) >= options_.max_requests)
     return true;
   return schedule_ != nullptr && !next_;
 }

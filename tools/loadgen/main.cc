@@ -37,9 +37,11 @@ void AddFlags(CLI::App& app, Flags& f) {
   app.option_defaults()->always_capture_default();
   app.add_option("--host", f.run.host, "Server address");
   app.add_option("--port", f.run.port, "Server port")->check(CLI::Range(1, 65535));
-  app.add_option("-c,--connections", f.run.connections, "Keep-alive connections")->check(CLI::Range(1, 10000));
+  app.add_option("-c,--connections", f.run.connections, "Keep-alive connections")
+      ->check(CLI::Range(1, 10000));
   app.add_option("-d,--duration", f.run.duration_seconds, "Measured seconds")->check(CLI::PositiveNumber);
-  app.add_option("--warmup", f.run.warmup_seconds, "Seconds of load before measuring")->check(CLI::NonNegativeNumber);
+  app.add_option("--warmup", f.run.warmup_seconds, "Seconds of load before measuring")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("-n,--requests", f.run.max_requests, "Stop after this many requests (0: no limit)");
   app.add_option("--drain", f.run.drain_seconds, "Seconds the last requests may take before they time out");
   app.add_option("--rate", f.rate, "Open loop: Poisson arrivals per second (0: closed loop)");
@@ -84,8 +86,12 @@ int Run(Flags& f) {
   const int64_t n = static_cast<int64_t>(f.models.size());
   ModelPicker picker(*kind, n, f.zipf_s, f.seed);
   std::unique_ptr<ArrivalSchedule> schedule;
-  RunDescription d{f.rate > 0 || !f.trace.empty() ? "open" : "closed", f.trace.empty() ? f.pick : "trace",
-                   f.trace.empty() ? f.rate : 0, f.run.connections, n, f.run.duration_seconds,
+  RunDescription d{f.rate > 0 || !f.trace.empty() ? "open" : "closed",
+                   f.trace.empty() ? f.pick : "trace",
+                   f.trace.empty() ? f.rate : 0,
+                   f.run.connections,
+                   n,
+                   f.run.duration_seconds,
                    f.run.warmup_seconds};
   if (!f.trace.empty()) {
     absl::StatusOr<InvocationTrace> trace = ReadInvocationTrace(f.trace);

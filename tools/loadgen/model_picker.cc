@@ -18,9 +18,7 @@ int64_t ZipfSampler::Sample(double uniform) const {
   return std::upper_bound(cdf_.begin(), cdf_.end(), uniform) - cdf_.begin();
 }
 
-double ZipfSampler::Probability(int64_t rank) const {
-  return cdf_[rank] - (rank ? cdf_[rank - 1] : 0.0);
-}
+double ZipfSampler::Probability(int64_t rank) const { return cdf_[rank] - (rank ? cdf_[rank - 1] : 0.0); }
 
 absl::StatusOr<PickKind> ParsePickKind(const std::string& name) {
   if (name == "one") return PickKind::kOne;

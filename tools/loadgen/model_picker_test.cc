@@ -65,7 +65,8 @@ TEST(ModelPickerTest, OneSequentialAndUniform) {
 }
 
 TEST(ModelPickerTest, TheSeedFixesTheSequence) {
-  ModelPicker a(PickKind::kZipf, 100, 1.0, 5), b(PickKind::kZipf, 100, 1.0, 5), c(PickKind::kZipf, 100, 1.0, 6);
+  ModelPicker a(PickKind::kZipf, 100, 1.0, 5), b(PickKind::kZipf, 100, 1.0, 5),
+      c(PickKind::kZipf, 100, 1.0, 6);
   int same_as_c = 0;
   for (int i = 0; i < 1000; ++i) {
     const int64_t x = a.Next();

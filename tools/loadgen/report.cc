@@ -22,9 +22,9 @@ double Throughput(const RunResult& r) {
 }  // namespace
 
 std::string FormatText(const RunDescription& d, const RunResult& r) {
-  std::string out = absl::StrFormat("%s loop, %d connections, %d models (%s), %.1f s + %.1f s warm-up",
-                                    d.mode, d.connections, d.models, d.pick, d.duration_seconds,
-                                    d.warmup_seconds);
+  std::string out =
+      absl::StrFormat("%s loop, %d connections, %d models (%s), %.1f s + %.1f s warm-up", d.mode,
+                      d.connections, d.models, d.pick, d.duration_seconds, d.warmup_seconds);
   if (d.offered_rate > 0) absl::StrAppendFormat(&out, ", offered %.1f req/s (Poisson)", d.offered_rate);
   absl::StrAppendFormat(&out, "\nrequests: %d completed, %d ok", r.completed, r.ok);
   if (d.mode == "open") absl::StrAppendFormat(&out, ", %d arrivals", r.arrivals);
@@ -40,9 +40,8 @@ std::string FormatText(const RunDescription& d, const RunResult& r) {
 }
 
 std::string FormatJson(const RunDescription& d, const RunResult& r) {
-  nlohmann::json latency = {{"max", Us(r.latency_ns.max())},
-                            {"mean", r.latency_ns.mean() / 1e3},
-                            {"min", Us(r.latency_ns.min())}};
+  nlohmann::json latency = {
+      {"max", Us(r.latency_ns.max())}, {"mean", r.latency_ns.mean() / 1e3}, {"min", Us(r.latency_ns.min())}};
   for (const Quantile& q : kQuantiles) latency[q.name] = Us(r.latency_ns.Percentile(q.q));
   nlohmann::json errors = nlohmann::json::object();
   int64_t error_count = 0;

@@ -9,9 +9,9 @@
 namespace modelmux::loadgen {
 
 struct RunDescription {
-  std::string mode;          // "closed" or "open"
-  std::string pick;          // one, uniform, zipf, sequential, trace
-  double offered_rate = 0;   // open loop with Poisson arrivals; 0 otherwise
+  std::string mode;         // "closed" or "open"
+  std::string pick;         // one, uniform, zipf, sequential, trace
+  double offered_rate = 0;  // open loop with Poisson arrivals; 0 otherwise
   int connections = 0;
   int64_t models = 0;
   double duration_seconds = 0;

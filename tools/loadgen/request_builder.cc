@@ -10,17 +10,16 @@ std::string Body(const RequestOptions& o) {
   if (!o.body.empty()) return o.body;
   const std::string text = JsonEscape(o.text);
   if (o.route == "v2") {
-    return absl::StrCat(R"({"inputs": [{"name": "text", "datatype": "BYTES", "shape": [1], "data": [")",
-                        text, R"("]}], "parameters": {"top_k": )", o.top_k, "}}");
+    return absl::StrCat(R"({"inputs": [{"name": "text", "datatype": "BYTES", "shape": [1], "data": [")", text,
+                        R"("]}], "parameters": {"top_k": )", o.top_k, "}}");
   }
   return absl::StrCat(R"({"text": ")", text, R"(", "top_k": )", o.top_k, "}");
 }
 
-std::string Post(const std::string& target, const std::string& extra_headers,
-                 const RequestOptions& o, const std::string& body) {
+std::string Post(const std::string& target, const std::string& extra_headers, const RequestOptions& o,
+                 const std::string& body) {
   return absl::StrCat("POST ", target, " HTTP/1.1\r\nHost: ", o.host, "\r\n", extra_headers,
-                      "Content-Type: application/json\r\nContent-Length: ", body.size(), "\r\n\r\n",
-                      body);
+                      "Content-Type: application/json\r\nContent-Length: ", body.size(), "\r\n\r\n", body);
 }
 
 }  // namespace
@@ -43,8 +42,9 @@ std::string JsonEscape(const std::string& text) {
 
 absl::StatusOr<std::vector<std::string>> BuildRequests(const RequestOptions& o,
                                                        const std::vector<std::string>& models) {
-  if (o.route == "ping") return std::vector<std::string>(
-      models.empty() ? 1 : models.size(), absl::StrCat("GET /ping HTTP/1.1\r\nHost: ", o.host, "\r\n\r\n"));
+  if (o.route == "ping")
+    return std::vector<std::string>(models.empty() ? 1 : models.size(),
+                                    absl::StrCat("GET /ping HTTP/1.1\r\nHost: ", o.host, "\r\n\r\n"));
   const std::string body = Body(o);
   std::vector<std::string> requests;
   requests.reserve(models.size());

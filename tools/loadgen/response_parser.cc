@@ -61,8 +61,8 @@ ParsedResponse ParseResponse(std::string_view buffer) {
   if (http10 && !keep_alive) r.closes = true;
   if (!have_length) content_length = 0;  // 204/304 or a body-less answer
   const size_t total = head_end + 4 + content_length;
-  r.outcome = buffer.size() >= total ? ParsedResponse::Outcome::kComplete
-                                     : ParsedResponse::Outcome::kIncomplete;
+  r.outcome =
+      buffer.size() >= total ? ParsedResponse::Outcome::kComplete : ParsedResponse::Outcome::kIncomplete;
   r.length = total;
   return r;
 }

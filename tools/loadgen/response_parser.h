@@ -14,7 +14,7 @@ struct ParsedResponse {
   enum class Outcome { kIncomplete, kComplete, kMalformed };
   Outcome outcome = Outcome::kIncomplete;
   int status = 0;
-  size_t length = 0;  // bytes of the whole response when complete
+  size_t length = 0;    // bytes of the whole response when complete
   bool closes = false;  // "Connection: close" (or HTTP/1.0 without keep-alive)
 };
 
