@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034,SC2207
 # Shared helpers of the issue-3 benchmark scripts (bench/<name>); sourced, not run.
 #
 # Environment (all optional):
