@@ -1,0 +1,67 @@
+#include "loadgen/request_builder.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace modelmux::loadgen {
+namespace {
+
+std::string Body(const RequestOptions& o) {
+  if (!o.body.empty()) return o.body;
+  const std::string text = JsonEscape(o.text);
+  if (o.route == "v2") {
+    return absl::StrCat(R"({"inputs": [{"name": "text", "datatype": "BYTES", "shape": [1], "data": [")", text,
+                        R"("]}], "parameters": {"top_k": )", o.top_k, "}}");
+  }
+  return absl::StrCat(R"({"text": ")", text, R"(", "top_k": )", o.top_k, "}");
+}
+
+std::string Post(const std::string& target, const std::string& extra_headers, const RequestOptions& o,
+                 const std::string& body) {
+  return absl::StrCat("POST ", target, " HTTP/1.1\r\nHost: ", o.host, "\r\n", extra_headers,
+                      "Content-Type: application/json\r\nContent-Length: ", body.size(), "\r\n\r\n", body);
+}
+
+}  // namespace
+
+std::string JsonEscape(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      absl::StrAppendFormat(&out, "\\u%04x", static_cast<int>(c));
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<std::string>> BuildRequests(const RequestOptions& o,
+                                                       const std::vector<std::string>& models) {
+  if (o.route == "ping")
+    return std::vector<std::string>(models.empty() ? 1 : models.size(),
+                                    absl::StrCat("GET /ping HTTP/1.1\r\nHost: ", o.host, "\r\n\r\n"));
+  const std::string body = Body(o);
+  std::vector<std::string> requests;
+  requests.reserve(models.size());
+  for (const std::string& m : models) {
+    if (o.route == "invoke") {
+      requests.push_back(Post(absl::StrCat("/models/", m, "/invoke"), "", o, body));
+    } else if (o.route == "invocations") {
+      requests.push_back(
+          Post("/invocations", absl::StrCat("X-Amzn-SageMaker-Target-Model: ", m, "\r\n"), o, body));
+    } else if (o.route == "v2") {
+      requests.push_back(Post(absl::StrCat("/v2/models/", m, "/infer"), "", o, body));
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown route '", o.route, "': invoke, invocations, v2 or ping"));
+    }
+  }
+  return requests;
+}
+
+}  // namespace modelmux::loadgen
