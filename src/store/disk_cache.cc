@@ -114,7 +114,10 @@ absl::StatusOr<std::unique_ptr<DiskCache>> DiskCache::Create(const Options& opti
   return cache;
 }
 
-DiskCache::~DiskCache() = default;
+DiskCache::~DiskCache() {
+  std::error_code ignored;
+  if (options_.remove_root_on_destroy) fs::remove_all(options_.root, ignored);
+}
 
 fs::path DiskCache::EntryDir(std::string_view name) const { return options_.root / "entries" / name; }
 

@@ -51,6 +51,7 @@ class DiskCache {
     int64_t budget_bytes = 0;    // 0: keep nothing beyond the fetch that needed it
     int max_concurrent_fills = 2;
     StoreMetrics* metrics = nullptr;  // optional
+    bool remove_root_on_destroy = false;  // a private scratch cache
   };
 
   struct EntryInfo {

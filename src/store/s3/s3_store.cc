@@ -79,7 +79,7 @@ absl::StatusOr<std::vector<S3Object>> S3Store::ListAll(const std::string& prefix
   std::vector<S3Object> all;
   std::string token;
   do {
-    ASSIGN_OR_RETURN(S3ListPage page, options_.client->List(prefix, "", token, 1000));
+    ASSIGN_OR_RETURN(S3ListPage page, options_.client->List(prefix, "", token, options_.list_page_size));
     for (S3Object& object : page.objects) all.push_back(std::move(object));
     token = std::move(page.next_continuation_token);
   } while (!token.empty());
@@ -231,7 +231,7 @@ absl::Status S3Store::RefreshIndex() const {
   const std::string prefix = KeyPrefix();
   std::string token;
   do {
-    ASSIGN_OR_RETURN(S3ListPage page, options_.client->List(prefix, "/", token, 1000));
+    ASSIGN_OR_RETURN(S3ListPage page, options_.client->List(prefix, "/", token, options_.list_page_size));
     for (const S3Object& object : page.objects) {
       absl::string_view name = View(object.key).substr(prefix.size());
       if (absl::ConsumeSuffix(&name, kArchiveSuffix) && ValidateModelName(std::string(name)).ok()) {

@@ -50,6 +50,7 @@ class S3Store : public ModelStore {
     std::unique_ptr<DiskCache> cache;   // required
     int64_t max_unpacked_bytes = int64_t{2} << 30;
     absl::Duration index_max_age = absl::Seconds(1);
+    int list_page_size = 1000;          // keys per ListObjectsV2 request (1-1000)
     StoreMetrics* metrics = nullptr;    // optional
   };
 
