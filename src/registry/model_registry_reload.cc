@@ -108,8 +108,11 @@ absl::Status ModelRegistry::InstallReloadLocked(Slot* slot, std::unique_ptr<Mode
     return absl::UnavailableError(absl::StrFormat("model '%s' was unloaded during its reload", slot->name));
   }
   used_bytes_ += measured - reserved;
-  // Every handle out now holds the old copy (the job's own among them).
-  slot->retired.push_back({std::move(slot->model), slot->in_flight, slot->bytes});
+  // Every handle out holds the old copy (the job's own among them) except
+  // those still holding copies replaced earlier.
+  int old_handles = slot->in_flight;
+  for (const Slot::Retired& earlier : slot->retired) old_handles -= earlier.handles;
+  slot->retired.push_back({std::move(slot->model), old_handles, slot->bytes});
   slot->model = std::move(model);
   slot->bytes = measured;
   policy_->OnRemove(slot->name);

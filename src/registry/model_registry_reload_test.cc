@@ -52,6 +52,24 @@ TEST_F(ModelRegistryReloadTest, OldCopyAnswersUntilTheSwapAndIsFreedWithItsLastH
   EXPECT_EQ(registry_->loaded_count(), 1);
 }
 
+TEST_F(ModelRegistryReloadTest, SecondReloadWhileTheFirstCopyIsHeldFreesEachCopyWithItsOwnHandles) {
+  store_.Add("m", 100);
+  MakeRegistry(1000);
+  absl::StatusOr<ModelHandle> first = AcquireSync(*registry_, "m");
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(ReloadSync("m").ok());
+  absl::StatusOr<ModelHandle> second = AcquireSync(*registry_, "m");
+  ASSERT_TRUE(second.ok());
+  ASSERT_TRUE(ReloadSync("m").ok());
+  EXPECT_EQ(registry_->used_bytes(), 300);  // three copies, two of them retired but held
+  second = ModelHandle();
+  EXPECT_EQ(store_.destroyed(), 1);
+  EXPECT_EQ(registry_->used_bytes(), 200);
+  first = ModelHandle();
+  EXPECT_EQ(store_.destroyed(), 2);
+  EXPECT_EQ(registry_->used_bytes(), 100);
+}
+
 TEST_F(ModelRegistryReloadTest, FailedReloadKeepsTheLoadedCopy) {
   store_.Add("m", 100);
   MakeRegistry(1000);
