@@ -154,22 +154,29 @@ absl::StatusOr<std::unique_ptr<LocalArtifact>> S3Store::Fetch(std::string_view n
 }
 
 absl::StatusOr<std::string> S3Store::Download(const Located& located, const fs::path& dir) const {
-  const auto start = std::chrono::steady_clock::now();
-  absl::StatusOr<std::string> version = located.archive ? DownloadArchive(located, dir) : DownloadFiles(located, dir);
-  if (version.ok() && options_.metrics != nullptr) {
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    options_.metrics->ObserveDownload(seconds, located.info.bytes);
-  }
+  double seconds = 0;  // in GETs only: unpacking is not downloading
+  absl::StatusOr<std::string> version =
+      located.archive ? DownloadArchive(located, dir, seconds) : DownloadFiles(located, dir, seconds);
+  if (version.ok() && options_.metrics != nullptr) options_.metrics->ObserveDownload(seconds, located.info.bytes);
   if (version.ok()) {
-    spdlog::info("downloaded model {} ({} bytes) from {}", located.info.name, located.info.bytes, Describe());
+    spdlog::info("downloaded model {} ({} bytes) from {} in {:.0f} ms", located.info.name, located.info.bytes,
+                 Describe(), seconds * 1e3);
   }
   return version;
 }
 
-absl::StatusOr<std::string> S3Store::DownloadArchive(const Located& located, const fs::path& dir) const {
+absl::StatusOr<S3Object> S3Store::TimedGet(const std::string& key, const fs::path& file, double& seconds) const {
+  const auto start = std::chrono::steady_clock::now();
+  absl::StatusOr<S3Object> object = options_.client->Get(key, file);
+  seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return object;
+}
+
+absl::StatusOr<std::string> S3Store::DownloadArchive(const Located& located, const fs::path& dir,
+                                                     double& seconds) const {
   const fs::path archive = dir.string() + kArchiveSuffix.data();
   const std::string key = absl::StrCat(KeyPrefix(), located.info.name, kArchiveSuffix);
-  absl::StatusOr<S3Object> object = options_.client->Get(key, archive);
+  absl::StatusOr<S3Object> object = TimedGet(key, archive, seconds);
   absl::Status unpacked = object.status();
   if (object.ok()) {
     UnpackOptions unpack;
@@ -185,7 +192,8 @@ absl::StatusOr<std::string> S3Store::DownloadArchive(const Located& located, con
   return object->etag;
 }
 
-absl::StatusOr<std::string> S3Store::DownloadFiles(const Located& located, const fs::path& dir) const {
+absl::StatusOr<std::string> S3Store::DownloadFiles(const Located& located, const fs::path& dir,
+                                                   double& seconds) const {
   const std::string dir_prefix = absl::StrCat(KeyPrefix(), located.info.name, "/");
   int64_t total = 0;
   for (const S3Object& file : located.files) {
@@ -200,7 +208,7 @@ absl::StatusOr<std::string> S3Store::DownloadFiles(const Located& located, const
     std::error_code ec;
     fs::create_directories((dir / relative).parent_path(), ec);
     if (ec) return absl::InternalError(absl::StrCat("cannot create ", (dir / relative).parent_path().string()));
-    RETURN_IF_ERROR(options_.client->Get(file.key, dir / relative).status());
+    RETURN_IF_ERROR(TimedGet(file.key, dir / relative, seconds).status());
   }
   return located.info.version;
 }

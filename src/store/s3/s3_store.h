@@ -81,8 +81,12 @@ class S3Store : public ModelStore {
   absl::StatusOr<Located> Locate(std::string_view name) const;
   absl::StatusOr<std::vector<S3Object>> ListAll(const std::string& prefix) const;
   absl::StatusOr<std::string> Download(const Located& located, const std::filesystem::path& dir) const;
-  absl::StatusOr<std::string> DownloadArchive(const Located& located, const std::filesystem::path& dir) const;
-  absl::StatusOr<std::string> DownloadFiles(const Located& located, const std::filesystem::path& dir) const;
+  // Each adds the time spent in GETs to `seconds`.
+  absl::StatusOr<std::string> DownloadArchive(const Located& located, const std::filesystem::path& dir,
+                                              double& seconds) const;
+  absl::StatusOr<std::string> DownloadFiles(const Located& located, const std::filesystem::path& dir,
+                                            double& seconds) const;
+  absl::StatusOr<S3Object> TimedGet(const std::string& key, const std::filesystem::path& file, double& seconds) const;
   absl::Status RefreshIndex() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(index_mu_);
 
   Options options_;
