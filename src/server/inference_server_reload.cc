@@ -36,7 +36,15 @@ bool InferenceServer::StoreVersionChanged(std::string_view name) const {
 void InferenceServer::LoadOrReload(const std::string& name, const ModelRegistry::LoadOptions& options,
                                    DoneCallback done) {
   std::optional<ModelStatus> status = registry_->GetStatus(name);
-  if (!status.has_value() || status->state != ModelState::kReady || options.fail_if_loaded) {
+  bool versioned = false;
+  {
+    std::lock_guard<std::mutex> lock(versions_mu_);
+    auto it = loaded_versions_.find(name);
+    versioned = it != loaded_versions_.end() && !it->second.empty();
+  }
+  // Not loaded, or loaded from a store without versions (a local directory):
+  // nothing to compare, so the plain load path.
+  if (!status.has_value() || status->state != ModelState::kReady || options.fail_if_loaded || !versioned) {
     registry_->Load(name, options, std::move(done));
     return;
   }
