@@ -20,90 +20,23 @@
 #include "absl/strings/strip.h"
 #include "common/status_macros.h"
 #include "spdlog/spdlog.h"
+#include "store/s3/s3_wire.h"
 
 namespace modelmux {
 namespace {
+
+using s3_internal::IsMd5Etag;
+using s3_internal::StripQuotes;
+using s3_internal::TagText;
 
 // SHA-256 of the empty payload: every request this client sends has no body.
 constexpr char kEmptyPayloadSha256[] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 absl::string_view View(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
-std::string Hex(const unsigned char* bytes, size_t n) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out(2 * n, '0');
-  for (size_t i = 0; i < n; ++i) {
-    out[2 * i] = kDigits[bytes[i] >> 4];
-    out[2 * i + 1] = kDigits[bytes[i] & 15];
-  }
-  return out;
-}
-
-std::string StripQuotes(std::string_view etag) {
-  std::string out(etag);
-  out.erase(std::remove(out.begin(), out.end(), '"'), out.end());
-  return out;
-}
-
-// A single-part upload's ETag is the MD5 of its bytes; a multipart one has a
-// "-N" suffix and cannot be checked locally.
-bool IsMd5Etag(std::string_view etag) {
-  return etag.size() == 32 &&
-         std::all_of(etag.begin(), etag.end(), [](char c) { return absl::ascii_isxdigit(c); });
-}
-
 void GlobalInitOnce() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-std::string XmlUnescape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '&') {
-      out.push_back(text[i]);
-      continue;
-    }
-    static constexpr std::pair<std::string_view, char> kEntities[] = {
-        {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
-    bool matched = false;
-    for (const auto& [entity, c] : kEntities) {
-      if (text.substr(i, entity.size()) == entity) {
-        out.push_back(c);
-        i += entity.size() - 1;
-        matched = true;
-        break;
-      }
-    }
-    if (!matched) out.push_back('&');
-  }
-  return out;
-}
-
-// The text of the first <tag>...</tag> in `xml`, or nullopt.
-std::optional<std::string> TagText(std::string_view xml, std::string_view tag) {
-  const std::string open = absl::StrCat("<", View(tag), ">");
-  const std::string close = absl::StrCat("</", View(tag), ">");
-  const size_t begin = xml.find(open);
-  if (begin == std::string_view::npos) return std::nullopt;
-  const size_t end = xml.find(close, begin + open.size());
-  if (end == std::string_view::npos) return std::nullopt;
-  return XmlUnescape(xml.substr(begin + open.size(), end - begin - open.size()));
-}
-
-// Every <tag>...</tag> block in `xml`, contents only.
-std::vector<std::string_view> Blocks(std::string_view xml, std::string_view tag) {
-  const std::string open = absl::StrCat("<", View(tag), ">");
-  const std::string close = absl::StrCat("</", View(tag), ">");
-  std::vector<std::string_view> out;
-  for (size_t pos = xml.find(open); pos != std::string_view::npos; pos = xml.find(open, pos)) {
-    const size_t end = xml.find(close, pos + open.size());
-    if (end == std::string_view::npos) break;
-    out.push_back(xml.substr(pos + open.size(), end - pos - open.size()));
-    pos = end + close.size();
-  }
-  return out;
 }
 
 std::chrono::milliseconds JitteredBackoff(const S3Client::Options& options, int attempt) {
@@ -180,49 +113,6 @@ size_t OnBody(char* data, size_t size, size_t count, void* user) {
 
 }  // namespace
 
-namespace s3_internal {
-
-std::string UriEncode(std::string_view text, bool keep_slash) {
-  std::string out;
-  for (unsigned char c : text) {
-    if (absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      absl::StrAppendFormat(&out, "%%%02X", c);
-    }
-  }
-  return out;
-}
-
-absl::StatusOr<S3ListPage> ParseListResult(std::string_view xml) {
-  if (xml.find("<ListBucketResult") == std::string_view::npos) {
-    return absl::DataLossError("the store's listing is not a ListBucketResult document");
-  }
-  S3ListPage page;
-  for (std::string_view block : Blocks(xml, "Contents")) {
-    S3Object object;
-    object.key = TagText(block, "Key").value_or("");
-    object.etag = StripQuotes(TagText(block, "ETag").value_or(""));
-    const std::string size = TagText(block, "Size").value_or("0");
-    if (object.key.empty() || !absl::SimpleAtoi(size, &object.size)) {
-      return absl::DataLossError("malformed <Contents> entry in the store's listing");
-    }
-    page.objects.push_back(std::move(object));
-  }
-  for (std::string_view block : Blocks(xml, "CommonPrefixes")) {
-    if (std::optional<std::string> prefix = TagText(block, "Prefix")) page.common_prefixes.push_back(*prefix);
-  }
-  if (TagText(xml, "IsTruncated").value_or("false") == "true") {
-    page.next_continuation_token = TagText(xml, "NextContinuationToken").value_or("");
-    if (page.next_continuation_token.empty()) {
-      return absl::DataLossError("a truncated listing without NextContinuationToken");
-    }
-  }
-  return page;
-}
-
-}  // namespace s3_internal
-
 absl::StatusOr<std::unique_ptr<S3Client>> S3Client::Create(Options options) {
   if (options.bucket.empty()) return absl::InvalidArgumentError("an S3 bucket is required");
   if (options.credentials.access_key_id.empty() || options.credentials.secret_access_key.empty()) {
@@ -282,25 +172,13 @@ void S3Client::CountError(std::string_view kind) const {
   if (options_.metrics != nullptr) options_.metrics->CountStoreError(kind);
 }
 
-absl::StatusOr<S3Client::Response> S3Client::PerformOnce(Request& request) const {
-  CURL* curl = static_cast<CURL*>(TakeHandle());
-  if (curl == nullptr) return absl::InternalError("curl_easy_init failed");
-  Response response;
-  EVP_MD_CTX* md5 = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(md5, EVP_md5(), nullptr);
-  Transfer transfer{&response, request.sink, md5};
-  const std::string url = UrlFor(request.key, request.query);
-  struct curl_slist* headers = nullptr;
-  headers = curl_slist_append(headers, absl::StrCat("x-amz-content-sha256: ", kEmptyPayloadSha256).c_str());
-  if (!options_.credentials.session_token.empty()) {
-    headers = curl_slist_append(
-        headers, absl::StrCat("x-amz-security-token: ", options_.credentials.session_token).c_str());
-  }
-  const bool head = std::string_view(request.method) == "HEAD";
+void S3Client::Configure(void* handle, const Request& request, const std::string& url, void* headers,
+                         void* transfer) const {
+  CURL* curl = static_cast<CURL*>(handle);
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_NOBODY, head ? 1L : 0L);
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_NOBODY, std::string_view(request.method) == "HEAD" ? 1L : 0L);
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, static_cast<curl_slist*>(headers));
   curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, sigv4_.c_str());
   curl_easy_setopt(curl, CURLOPT_USERNAME, options_.credentials.access_key_id.c_str());
   curl_easy_setopt(curl, CURLOPT_PASSWORD, options_.credentials.secret_access_key.c_str());
@@ -308,14 +186,31 @@ absl::StatusOr<S3Client::Response> S3Client::PerformOnce(Request& request) const
   if (request.sink == nullptr) {
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.request_timeout.count()));
   } else {
+    // A whole-transfer limit would fail big artifacts on slow links: fail on a stall instead.
     curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, 512L * 1024);  // fewer callbacks for 7-50 MB bodies
     curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options_.stall_timeout.count()));
   }
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, transfer);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, transfer);
+}
+
+absl::StatusOr<S3Client::Response> S3Client::PerformOnce(Request& request) const {
+  CURL* curl = static_cast<CURL*>(TakeHandle());
+  if (curl == nullptr) return absl::InternalError("curl_easy_init failed");
+  Response response;
+  EVP_MD_CTX* md5 = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(md5, EVP_md5(), nullptr);
+  Transfer transfer{&response, request.sink, md5};
+  struct curl_slist* headers = nullptr;
+  headers = curl_slist_append(headers, absl::StrCat("x-amz-content-sha256: ", kEmptyPayloadSha256).c_str());
+  if (!options_.credentials.session_token.empty()) {
+    headers = curl_slist_append(
+        headers, absl::StrCat("x-amz-security-token: ", options_.credentials.session_token).c_str());
+  }
+  Configure(curl, request, UrlFor(request.key, request.query), headers, &transfer);
   const CURLcode result = curl_easy_perform(curl);
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.code);
   curl_slist_free_all(headers);
@@ -323,10 +218,9 @@ absl::StatusOr<S3Client::Response> S3Client::PerformOnce(Request& request) const
   unsigned int digest_len = 0;
   EVP_DigestFinal_ex(md5, digest, &digest_len);
   EVP_MD_CTX_free(md5);
-  response.body_md5 = Hex(digest, digest_len);
+  response.body_md5 = s3_internal::HexString(digest, digest_len);
   if (result != CURLE_OK) {
-    // A failed connection is not worth keeping.
-    curl_easy_cleanup(curl);
+    curl_easy_cleanup(curl);  // a failed connection is not worth keeping
     if (transfer.write_failed) return absl::InternalError("cannot write the download to local disk");
     return absl::UnavailableError(curl_easy_strerror(result));
   }

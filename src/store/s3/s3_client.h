@@ -92,6 +92,9 @@ class S3Client {
   std::string UrlFor(std::string_view key, std::string_view query) const;
   absl::StatusOr<Response> Perform(Request& request) const;
   absl::StatusOr<Response> PerformOnce(Request& request) const;
+  // Sets a curl handle up for `request`; `headers` is a curl_slist*, `transfer` the callbacks' state.
+  void Configure(void* handle, const Request& request, const std::string& url, void* headers,
+                 void* transfer) const;
   void* TakeHandle() const;
   void ReturnHandle(void* handle) const;
   void CountError(std::string_view kind) const;
@@ -102,13 +105,5 @@ class S3Client {
   mutable std::mutex pool_mu_;
   mutable std::vector<void*> idle_handles_ ABSL_GUARDED_BY(pool_mu_);
 };
-
-// Exposed for tests.
-namespace s3_internal {
-// RFC 3986 encoding as SigV4 wants it; '/' kept when `keep_slash`.
-std::string UriEncode(std::string_view text, bool keep_slash);
-// Parses a ListObjectsV2 result document.
-absl::StatusOr<S3ListPage> ParseListResult(std::string_view xml);
-}  // namespace s3_internal
 
 }  // namespace modelmux

@@ -3,6 +3,8 @@
 // retries and fails.
 #include "store/s3/s3_client.h"
 
+#include "store/s3/s3_wire.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <openssl/evp.h>
