@@ -224,7 +224,13 @@ absl::Status DiskCache::Publish(const std::string& name, const fs::path& staged,
   RETURN_IF_ERROR(WriteMeta(staged, version, bytes));  // last: an entry without it is debris
   std::vector<fs::path> doomed;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
+    // A fetch copying the old version right now would lose its files: let it
+    // finish (copies take milliseconds).
+    copy_done_.wait(lock, [&] {
+      auto old = entries_.find(name);
+      return old == entries_.end() || old->second.pins == 0;
+    });
     std::error_code ec;
     const fs::path target = EntryDir(name);
     if (auto old = entries_.find(name); old != entries_.end()) {
@@ -273,6 +279,7 @@ void DiskCache::Unpin(const std::string& name) {
     EvictLocked(doomed);
     PublishUsedLocked();
   }
+  copy_done_.notify_all();
   RemoveAll(doomed);
 }
 

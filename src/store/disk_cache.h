@@ -110,6 +110,7 @@ class DiskCache {
   const Options options_;
   mutable std::mutex mu_;
   std::condition_variable flight_done_;
+  std::condition_variable copy_done_;  // an entry's pins dropped
   std::map<std::string, Entry, std::less<>> entries_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::shared_ptr<Flight>, std::less<>> flights_ ABSL_GUARDED_BY(mu_);
   int64_t used_bytes_ ABSL_GUARDED_BY(mu_) = 0;
