@@ -40,7 +40,7 @@ ParseOutcome ParseFlags(int argc, char** argv) {
 
   CLI::App app{"modelmux: a multi-model inference server for per-tenant models"};
   app.option_defaults()->always_capture_default();
-  app.add_option("--store", c.store, "Local model store directory");
+  app.add_option("--store", c.store, "Model store: a local directory, or s3://bucket/prefix");
   app.add_option("--address", c.address, "Address to listen on");
   app.add_option("--port", c.port, "HTTP port (0: pick a free one)")->check(CLI::Range(0, 65535));
   app.add_option("--port-file", c.port_file, "Write the bound port to this file once listening");
@@ -68,6 +68,28 @@ ParseOutcome ParseFlags(int argc, char** argv) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   AddWarmRestartFlags(app, c);
 
+  // S3 store and disk cache (issue 4).
+  std::string disk_cache_budget = "10G";
+  app.add_option("--s3-endpoint", c.s3_endpoint, "S3-compatible endpoint URL (default: AWS)");
+  app.add_option("--s3-region", c.s3_region, "S3 region (SigV4 scope)");
+  app.add_option("--s3-max-attempts", c.s3_max_attempts, "Attempts per S3 request (retries on 5xx, throttling, network)")
+      ->check(CLI::Range(1, 20));
+  app.add_option("--s3-connect-timeout", c.s3_connect_timeout_ms, "S3 connect timeout, ms")->check(CLI::Range(1, 600000));
+  app.add_option("--s3-request-timeout", c.s3_request_timeout_ms, "S3 HEAD/LIST timeout, ms (GETs: 30 s without progress)")
+      ->check(CLI::Range(1, 3600000));
+  app.add_option("--s3-retry-backoff", c.s3_retry_backoff_ms, "First S3 retry back-off, ms (doubles, full jitter)")
+      ->check(CLI::Range(0, 600000));
+  app.add_option("--s3-list-page-size", c.s3_list_page_size, "Keys per ListObjectsV2 request")
+      ->check(CLI::Range(1, 1000));
+  app.add_option("--disk-cache", c.disk_cache_dir, "Directory of downloaded artifacts, reused across restarts");
+  app.add_option("--disk-cache-budget", disk_cache_budget, "Bytes of artifacts kept in --disk-cache, e.g. 20G")
+      ->check(CheckByteSize);
+  app.add_option("--max-concurrent-downloads", c.max_concurrent_downloads, "Artifact downloads running at once")
+      ->check(CLI::Range(1, 64));
+  app.add_option("--refresh-interval", c.refresh_interval_s,
+                 "Seconds between checks of loaded models for a new version in the store (0: off)")
+      ->check(CLI::Range(0, 86400));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -78,6 +100,7 @@ ParseOutcome ParseFlags(int argc, char** argv) {
   }
   if (c.workers == 0) c.workers = cores;
   c.max_body_bytes = *ParseByteSize(max_body);
+  c.disk_cache_budget_bytes = *ParseByteSize(disk_cache_budget);
   if (app.count("--memory-budget") > 0) {
     c.memory_budget_bytes = *ParseByteSize(budget);
   } else {

@@ -34,6 +34,19 @@ struct Config {
   // Warm restarts (issue 5): where the loaded-model set is saved, and how often.
   std::string state_dir;
   int state_interval_s = 30;
+
+  // S3 store and disk cache (issue 4): used when `store` is s3://bucket/prefix.
+  std::string s3_endpoint;  // empty: AWS
+  std::string s3_region = "us-east-1";
+  int s3_max_attempts = 4;
+  int s3_connect_timeout_ms = 5000;
+  int s3_request_timeout_ms = 30000;
+  int s3_retry_backoff_ms = 200;
+  int s3_list_page_size = 1000;
+  std::string disk_cache_dir;  // empty: a private temporary directory that keeps nothing
+  int64_t disk_cache_budget_bytes = int64_t{10} << 30;
+  int max_concurrent_downloads = 2;
+  int refresh_interval_s = 0;  // 0: no background check of loaded models
 };
 
 // Parses argv. On --help, or on a usage error, returns the text to print with

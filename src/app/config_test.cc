@@ -88,3 +88,29 @@ TEST(ConfigTest, PreloadFile) {
 
 }  // namespace
 }  // namespace modelmux
+
+namespace modelmux {
+namespace {
+
+TEST(ConfigTest, S3StoreAndDiskCacheFlags) {
+  ParseOutcome d = Parse({});
+  ASSERT_FALSE(d.exit_now) << d.message;
+  EXPECT_EQ(d.config.disk_cache_budget_bytes, int64_t{10} << 30);
+  EXPECT_EQ(d.config.refresh_interval_s, 0);
+  ParseOutcome s = Parse({"--store", "s3://models/tenants", "--s3-endpoint", "http://127.0.0.1:4568",
+                          "--s3-region", "eu-west-3", "--disk-cache", "/var/cache/mm", "--disk-cache-budget",
+                          "20G", "--refresh-interval", "300", "--s3-max-attempts", "2"});
+  ASSERT_FALSE(s.exit_now) << s.message;
+  EXPECT_EQ(s.config.store, "s3://models/tenants");
+  EXPECT_EQ(s.config.s3_endpoint, "http://127.0.0.1:4568");
+  EXPECT_EQ(s.config.s3_region, "eu-west-3");
+  EXPECT_EQ(s.config.disk_cache_dir, "/var/cache/mm");
+  EXPECT_EQ(s.config.disk_cache_budget_bytes, int64_t{20} << 30);
+  EXPECT_EQ(s.config.refresh_interval_s, 300);
+  EXPECT_EQ(s.config.s3_max_attempts, 2);
+  EXPECT_TRUE(Parse({"--disk-cache-budget", "plenty"}).exit_now);
+  EXPECT_TRUE(Parse({"--s3-max-attempts", "0"}).exit_now);
+}
+
+}  // namespace
+}  // namespace modelmux

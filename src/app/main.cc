@@ -10,26 +10,25 @@
 #include <set>
 
 #include "app/config.h"
+#include "app/store_factory.h"
 #include "backends/torchscript/torchscript_backend.h"
 #include "common/byte_size.h"
 #include "common/status_macros.h"
 #include "frontend/http/http_server.h"
 #include "metrics/metrics.h"
+#include "metrics/store_metrics.h"
 #include "registry/policy_factory.h"
 #include "server/inference_server.h"
 #include "server/warm_state.h"
 #include "spdlog/spdlog.h"
-#include "store/local_directory_store.h"
 
 namespace modelmux {
 namespace {
 
-absl::StatusOr<std::unique_ptr<InferenceServer>> MakeServer(const Config& config, Metrics* metrics) {
-  LocalDirectoryStore::Options store_options;
-  store_options.root = config.store;
-  ASSIGN_OR_RETURN(std::unique_ptr<LocalDirectoryStore> store, LocalDirectoryStore::Create(store_options));
+absl::StatusOr<std::unique_ptr<InferenceServer>> MakeServer(const Config& config, Metrics* metrics,
+                                                            StoreMetrics* store_metrics) {
   InferenceServer::Options options;
-  options.store = std::move(store);
+  ASSIGN_OR_RETURN(options.store, MakeModelStore(config, store_metrics));
   options.backends.push_back(NewTorchScriptBackend());
   options.metrics = metrics;
   options.memory_budget_bytes = config.memory_budget_bytes;
@@ -40,6 +39,7 @@ absl::StatusOr<std::unique_ptr<InferenceServer>> MakeServer(const Config& config
   options.max_concurrent_loads = config.max_concurrent_loads;
   options.max_pending_loads = config.max_pending_loads;
   options.initial_failure_backoff = std::chrono::milliseconds(config.failure_backoff_ms);
+  options.refresh_interval = std::chrono::seconds(config.refresh_interval_s);
   return InferenceServer::Create(std::move(options));
 }
 
@@ -108,7 +108,8 @@ int Run(const Config& config) {
   ConfigureTorchThreads();
   Metrics metrics({.per_model_labels = config.per_model_metrics});
   metrics.SetMemoryBudgetBytes(config.memory_budget_bytes);
-  absl::StatusOr<std::unique_ptr<InferenceServer>> server = MakeServer(config, &metrics);
+  StoreMetrics store_metrics(metrics.registry());
+  absl::StatusOr<std::unique_ptr<InferenceServer>> server = MakeServer(config, &metrics, &store_metrics);
   if (!server.ok()) {
     spdlog::error("cannot start: {}", server.status().ToString());
     return 1;

@@ -56,6 +56,10 @@ class Metrics {
 
   bool per_model_labels() const { return options_.per_model_labels; }
 
+  // The registry Serialize() exports, for metric groups kept in their own
+  // class (metrics/store_metrics.h).
+  prometheus::Registry& registry() const { return *registry_; }
+
  private:
   prometheus::Labels ModelLabels(std::string_view model) const;
   prometheus::Histogram& ModelHistogram(prometheus::Family<prometheus::Histogram>& family,

@@ -126,6 +126,14 @@ class ModelRegistry {
   // NotFound when the model is not READY.
   absl::Status SetPinned(std::string_view name, bool pinned);
 
+  // Replaces a READY model with a fresh load of it (the loader runs again;
+  // model_registry_reload.cc). The old copy keeps answering until the new one
+  // is in place, and requests that hold it finish on it; its memory stays
+  // charged until its last handle is released. If the new load fails the old
+  // copy stays and `done` gets the error. NotFound when the model is not
+  // READY; a reload already running for the model is joined.
+  void Reload(std::string_view name, DoneCallback done);
+
   std::optional<ModelStatus> GetStatus(std::string_view name) const;
   // A handle to `name` if it is READY, without loading it and without counting
   // a use (no LRU touch, no cache-hit metric): for metadata reads.
@@ -149,7 +157,7 @@ class ModelRegistry {
   Slot* CreateSlotLocked(std::string_view name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EraseSlotLocked(Slot* slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   ModelHandle NewHandleLocked(Slot* slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void ReleaseHandle(Slot* slot);
+  void ReleaseHandle(Slot* slot, const Model* model);
   absl::Status BackoffErrorLocked(const Slot& slot) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   ModelStatus StatusOfLocked(const Slot& slot) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PublishGaugesLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -165,6 +173,13 @@ class ModelRegistry {
   absl::Status EvictLocked(int64_t needed, std::string_view for_model, AfterUnlock& after)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool IsEvictableLocked(std::string_view name) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // Reload path (model_registry_reload.cc).
+  void RunReload(Slot* slot, const Model* old_model);
+  absl::Status InstallReloadLocked(Slot* slot, std::unique_ptr<Model>& model, int64_t reserved, double seconds)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Drops one handle of a replaced copy; destroys the copy with its last.
+  void ReleaseRetiredLocked(Slot* slot, const Model* model, AfterUnlock& after) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Unload path (model_registry_unload.cc).
   bool BeginUnloadLocked(Slot* slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -92,11 +92,13 @@ void ModelRegistry::RunUnload(Slot* slot) {
   for (DoneCallback& done : waiters) std::move(done)(absl::OkStatus());
 }
 
-void ModelRegistry::ReleaseHandle(Slot* slot) {
+void ModelRegistry::ReleaseHandle(Slot* slot, const Model* model) {
   bool finish_unload = false;
+  AfterUnlock after;
   {
     std::lock_guard<std::mutex> lock(mu_);
     --slot->in_flight;
+    if (!slot->retired.empty() && model != slot->model.get()) ReleaseRetiredLocked(slot, model, after);
     if (slot->in_flight == 0 && slot->state == ModelState::kUnloading && !slot->unload_started) {
       slot->unload_started = true;
       finish_unload = true;
@@ -126,7 +128,7 @@ const std::string& ModelHandle::name() const { return slot_->name; }
 
 void ModelHandle::Release() {
   if (registry_ == nullptr) return;
-  registry_->ReleaseHandle(slot_);
+  registry_->ReleaseHandle(slot_, model_);
   registry_ = nullptr;
   slot_ = nullptr;
   model_ = nullptr;

@@ -47,6 +47,17 @@ struct ModelRegistry::Slot {
 
   std::vector<LoadWaiter> load_waiters;
   std::vector<DoneCallback> unload_waiters;
+
+  // Reload (model_registry_reload.cc): copies replaced while handles still
+  // held them, each with the handles left and its charged bytes.
+  struct Retired {
+    std::unique_ptr<Model> model;
+    int handles = 0;
+    int64_t bytes = 0;
+  };
+  bool reloading = false;
+  std::vector<DoneCallback> reload_waiters;
+  std::vector<Retired> retired;
 };
 
 // A copy of `status` that shares no reference-counted state with it. The

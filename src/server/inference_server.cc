@@ -81,6 +81,9 @@ InferenceServer::InferenceServer(Options& options)
                                                               .max_queue_per_model = options.max_queue_per_model,
                                                               .max_queued_total = options.max_queued_total});
   preloader_ = std::make_shared<Preloader>(registry_.get(), options.max_concurrent_loads);
+  if (options.refresh_interval.count() > 0) {
+    refresher_ = std::make_unique<PeriodicTask>(options.refresh_interval, [this] { RefreshChangedModels(); });
+  }
 }
 
 InferenceServer::~InferenceServer() { Shutdown(); }
@@ -93,7 +96,10 @@ absl::StatusOr<std::unique_ptr<Model>> InferenceServer::LoadModel(std::string_vi
     return absl::InvalidArgumentError(absl::StrCat("config.json of model '", std::string(name), "': ", config.status().message()));
   }
   for (const auto& backend : backends_) {
-    if (backend->name() == config->backend) return backend->Load(artifact->dir(), *config);
+    if (backend->name() != config->backend) continue;
+    absl::StatusOr<std::unique_ptr<Model>> model = backend->Load(artifact->dir(), *config);
+    if (model.ok()) RecordLoadedVersion(name, artifact->version());
+    return model;
   }
   return absl::InvalidArgumentError(
       absl::StrCat("model '", std::string(name), "' asks for backend '", config->backend, "', which this server does not have"));
@@ -182,7 +188,7 @@ void InferenceServer::Load(std::string_view name, const ModelRegistry::LoadOptio
     std::move(done)(valid);
     return;
   }
-  registry_->Load(name, options, std::move(done));
+  LoadOrReload(std::string(name), options, std::move(done));
 }
 
 void InferenceServer::Unload(std::string_view name, DoneCallback done) {
@@ -250,6 +256,7 @@ bool InferenceServer::Ready() const { return preloader_->done() && !shut_down_.l
 
 void InferenceServer::Shutdown() {
   if (shut_down_.exchange(true)) return;
+  if (refresher_ != nullptr) refresher_->Stop();
   scheduler_->Shutdown();
   preloader_->Cancel();
   load_pool_->Shutdown();

@@ -14,12 +14,15 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -28,6 +31,7 @@
 #include "registry/model_registry.h"
 #include "runtime/load_pool.h"
 #include "runtime/scheduler.h"
+#include "server/periodic_task.h"
 #include "server/status_http.h"
 #include "store/model_store.h"
 
@@ -84,6 +88,9 @@ class InferenceServer {
     int max_pending_loads = 256;
     std::chrono::milliseconds initial_failure_backoff{1000};
     std::chrono::milliseconds max_failure_backoff{60000};
+    // How often loaded models are checked against the store and reloaded
+    // when their artifact changed; 0: never (inference_server_reload.cc).
+    std::chrono::milliseconds refresh_interval{0};
   };
 
   using InferCallback = absl::AnyInvocable<void(absl::StatusOr<InferResponse>) &&>;
@@ -98,6 +105,8 @@ class InferenceServer {
   // Unavailable (503), Internal/DataLoss (model failure: 500).
   void Infer(InferRequest request, InferCallback done);
 
+  // Loads `name`; a model already loaded is reloaded first when the store's
+  // version of it changed (the old copy answers until the new one is ready).
   void Load(std::string_view name, const ModelRegistry::LoadOptions& options, DoneCallback done);
   void Unload(std::string_view name, DoneCallback done);
   absl::Status SetPinned(std::string_view name, bool pinned);
@@ -124,6 +133,11 @@ class InferenceServer {
   // Stops taking requests, finishes queued ones, waits for loads. Idempotent.
   void Shutdown();
 
+  // Checks every loaded model against the store and reloads those whose
+  // artifact changed; what --refresh-interval runs in the background.
+  // Blocks for the store round trips; returns the models reloaded.
+  std::vector<std::string> RefreshChangedModels();
+
   Metrics& metrics() const { return *metrics_; }
   const ModelRegistry& registry() const { return *registry_; }
 
@@ -134,6 +148,10 @@ class InferenceServer {
   absl::StatusOr<std::unique_ptr<Model>> LoadModel(std::string_view name) const;
   void Enqueue(ModelHandle handle, InferRequest request, InferCallback done);
   static void Run(Job& job, std::chrono::nanoseconds queued);
+  // Freshness (inference_server_reload.cc).
+  void RecordLoadedVersion(std::string_view name, const std::string& version) const;
+  bool StoreVersionChanged(std::string_view name) const;
+  void LoadOrReload(const std::string& name, const ModelRegistry::LoadOptions& options, DoneCallback done);
 
   // Members are destroyed bottom-up: the registry's loader uses the store and
   // the backends, so they go last.
@@ -144,7 +162,11 @@ class InferenceServer {
   std::unique_ptr<ModelRegistry> registry_;
   std::unique_ptr<Scheduler> scheduler_;
   std::shared_ptr<Preloader> preloader_;
+  std::unique_ptr<PeriodicTask> refresher_;
   std::atomic<bool> shut_down_{false};
+  // The store version each loaded model was loaded at, by name.
+  mutable std::mutex versions_mu_;
+  mutable std::map<std::string, std::string, std::less<>> loaded_versions_ ABSL_GUARDED_BY(versions_mu_);
 };
 
 }  // namespace modelmux

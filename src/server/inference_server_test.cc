@@ -81,7 +81,7 @@ class TempStore : public ModelStore {
   std::string Describe() const override { return root_.string(); }
   absl::StatusOr<ArtifactInfo> Stat(std::string_view name) const override {
     if (!fs::exists(root_ / name)) return absl::NotFoundError(absl::StrCat("model '", std::string(name), "' not found"));
-    return ArtifactInfo{std::string(name), 1000};
+    return ArtifactInfo{std::string(name), 1000, ""};
   }
   absl::StatusOr<ModelListPage> List(std::string_view, int) const override {
     ModelListPage page;

@@ -142,7 +142,7 @@ absl::StatusOr<ArtifactInfo> LocalDirectoryStore::Stat(std::string_view name) co
   ASSIGN_OR_RETURN(const fs::file_type dir_type, TypeAt(DirectoryPath(name)));
   if (dir_type == fs::file_type::directory) {
     ASSIGN_OR_RETURN(const int64_t bytes, DirectoryBytes(DirectoryPath(name)));
-    return ArtifactInfo{std::string(name), bytes};
+    return ArtifactInfo{std::string(name), bytes, ""};
   }
   const fs::path archive = ArchivePath(name);
   ASSIGN_OR_RETURN(const fs::file_type archive_type, TypeAt(archive));
@@ -150,7 +150,7 @@ absl::StatusOr<ArtifactInfo> LocalDirectoryStore::Stat(std::string_view name) co
     std::error_code ec;
     const uintmax_t bytes = fs::file_size(archive, ec);
     if (ec) return absl::UnavailableError(absl::StrCat("cannot stat ", archive.string(), ": ", ec.message()));
-    return ArtifactInfo{std::string(name), static_cast<int64_t>(bytes)};
+    return ArtifactInfo{std::string(name), static_cast<int64_t>(bytes), ""};
   }
   return ModelNotFound(name, options_.root);
 }

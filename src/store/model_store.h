@@ -20,6 +20,9 @@ namespace modelmux {
 struct ArtifactInfo {
   std::string name;
   int64_t bytes = 0;  // size on disk (directory: sum of files; archive: file size)
+  // Changes whenever the artifact's content does (an S3 ETag); empty when the
+  // store cannot tell, in which case a loaded model is never reloaded.
+  std::string version;
 };
 
 struct ModelListPage {
@@ -39,10 +42,14 @@ class LocalArtifact {
   LocalArtifact& operator=(const LocalArtifact&) = delete;
 
   const std::filesystem::path& dir() const { return dir_; }
+  // The ArtifactInfo::version these files are (empty: unknown).
+  const std::string& version() const { return version_; }
+  void set_version(std::string version) { version_ = std::move(version); }
 
  private:
   std::filesystem::path dir_;
   bool remove_on_destroy_;
+  std::string version_;
 };
 
 class ModelStore {

@@ -1,0 +1,84 @@
+// Freshness: a loaded model whose artifact changed in the store (a new
+// version, e.g. a new S3 ETag) is reloaded on an explicit load request and,
+// with --refresh-interval, by a background check. The registry swaps the
+// copies atomically (ModelRegistry::Reload), so requests see either the old
+// copy or the new one, never a mix, and the old one answers meanwhile.
+#include <memory>
+#include <utility>
+
+#include "server/inference_server.h"
+#include "spdlog/spdlog.h"
+
+namespace modelmux {
+
+void InferenceServer::RecordLoadedVersion(std::string_view name, const std::string& version) const {
+  std::lock_guard<std::mutex> lock(versions_mu_);
+  loaded_versions_[std::string(name)] = version;
+}
+
+bool InferenceServer::StoreVersionChanged(std::string_view name) const {
+  std::string loaded;
+  {
+    std::lock_guard<std::mutex> lock(versions_mu_);
+    auto it = loaded_versions_.find(name);
+    if (it == loaded_versions_.end()) return false;
+    loaded = it->second;
+  }
+  absl::StatusOr<ArtifactInfo> info = store_->Stat(name);
+  if (!info.ok()) {
+    spdlog::warn("cannot check model {} for a new version: {}", name, info.status().ToString());
+    return false;
+  }
+  // An empty version: the store cannot tell, so never reload.
+  return !info->version.empty() && !loaded.empty() && info->version != loaded;
+}
+
+void InferenceServer::LoadOrReload(const std::string& name, const ModelRegistry::LoadOptions& options,
+                                   DoneCallback done) {
+  std::optional<ModelStatus> status = registry_->GetStatus(name);
+  bool versioned = false;
+  {
+    std::lock_guard<std::mutex> lock(versions_mu_);
+    auto it = loaded_versions_.find(name);
+    versioned = it != loaded_versions_.end() && !it->second.empty();
+  }
+  // Not loaded, or loaded from a store without versions (a local directory):
+  // nothing to compare, so the plain load path.
+  if (!status.has_value() || status->state != ModelState::kReady || options.fail_if_loaded || !versioned) {
+    registry_->Load(name, options, std::move(done));
+    return;
+  }
+  // Asking the store may take a round trip or a time-out: not on the caller's thread.
+  auto shared_done = std::make_shared<DoneCallback>(std::move(done));
+  absl::Status submitted = load_pool_->Submit([this, name, options, shared_done] {
+    if (!StoreVersionChanged(name)) {
+      registry_->Load(name, options, std::move(*shared_done));
+      return;
+    }
+    registry_->Reload(name, [this, name, options, shared_done](absl::Status reloaded) {
+      if (absl::IsNotFound(reloaded)) {  // unloaded meanwhile: load the new version afresh
+        registry_->Load(name, options, std::move(*shared_done));
+        return;
+      }
+      if (reloaded.ok() && options.pin) reloaded = registry_->SetPinned(name, true);
+      std::move(*shared_done)(std::move(reloaded));
+    });
+  });
+  if (!submitted.ok()) std::move(*shared_done)(std::move(submitted));
+}
+
+std::vector<std::string> InferenceServer::RefreshChangedModels() {
+  std::vector<std::string> reloaded;
+  for (const ModelStatus& status : registry_->Snapshot()) {
+    if (shut_down_.load(std::memory_order_relaxed)) break;
+    if (status.state != ModelState::kReady || !StoreVersionChanged(status.name)) continue;
+    spdlog::info("model {} changed in the store; reloading", status.name);
+    reloaded.push_back(status.name);
+    registry_->Reload(status.name, [name = status.name](absl::Status result) {
+      if (!result.ok()) spdlog::warn("background reload of model {} failed: {}", name, result.ToString());
+    });
+  }
+  return reloaded;
+}
+
+}  // namespace modelmux

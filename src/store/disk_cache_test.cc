@@ -1,0 +1,184 @@
+#include "store/disk_cache.h"
+
+#include <stdlib.h>
+
+#include <atomic>
+#include <fstream>
+#include <future>
+#include <sstream>
+#include <thread>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace modelmux {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string ReadAll(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// A fill that writes config.json holding `content` (padded to `bytes`) and
+// counts its calls.
+struct FakeStore {
+  std::atomic<int> fills{0};
+  DiskCache::Filler Filler(std::string version, std::string content, size_t bytes = 100) {
+    return [this, version, content, bytes](const fs::path& dir) -> absl::StatusOr<std::string> {
+      ++fills;
+      std::string padded = content;
+      padded.resize(std::max(bytes, content.size()), ' ');
+      std::ofstream(dir / "config.json") << padded;
+      return version;
+    };
+  }
+};
+
+class DiskCacheTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string dir = (fs::temp_directory_path() / "disk-cache-test-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+    root_ = dir;
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  std::unique_ptr<DiskCache> NewCache(int64_t budget) {
+    DiskCache::Options options;
+    options.root = root_ / "cache";
+    options.budget_bytes = budget;
+    absl::StatusOr<std::unique_ptr<DiskCache>> cache = DiskCache::Create(options);
+    EXPECT_TRUE(cache.ok()) << cache.status();
+    return cache.ok() ? *std::move(cache) : nullptr;
+  }
+
+  fs::path root_;
+  FakeStore store_;
+};
+
+TEST_F(DiskCacheTest, SecondFetchOfTheSameVersionIsServedFromDisk) {
+  auto cache = NewCache(1000);
+  auto first = cache->Fetch("m", "v1", store_.Filler("v1", "one"));
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto second = cache->Fetch("m", "v1", store_.Filler("v1", "other"));
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(store_.fills, 1);
+  EXPECT_EQ(ReadAll((*second)->dir() / "config.json").substr(0, 3), "one");
+  EXPECT_NE((*first)->dir(), (*second)->dir());  // private copies
+  EXPECT_EQ(cache->Lookup("m")->version, "v1");
+  EXPECT_EQ(cache->used_bytes(), 100);
+}
+
+TEST_F(DiskCacheTest, NewVersionReplacesTheEntry) {
+  auto cache = NewCache(1000);
+  ASSERT_TRUE(cache->Fetch("m", "v1", store_.Filler("v1", "one")).ok());
+  auto updated = cache->Fetch("m", "v2", store_.Filler("v2", "two"));
+  ASSERT_TRUE(updated.ok());
+  EXPECT_EQ(store_.fills, 2);
+  EXPECT_EQ(ReadAll((*updated)->dir() / "config.json").substr(0, 3), "two");
+  EXPECT_EQ(cache->Lookup("m")->version, "v2");
+  EXPECT_EQ(cache->used_bytes(), 100);
+}
+
+TEST_F(DiskCacheTest, EmptyVersionAcceptsAnyCachedCopy) {
+  auto cache = NewCache(1000);
+  ASSERT_TRUE(cache->Fetch("m", "v1", store_.Filler("v1", "one")).ok());
+  auto stale = cache->Fetch("m", "", [](const fs::path&) -> absl::StatusOr<std::string> {
+    return absl::UnavailableError("store down");
+  });
+  ASSERT_TRUE(stale.ok()) << stale.status();
+}
+
+TEST_F(DiskCacheTest, FailedFillLeavesNothingAndIsRetriedNextTime) {
+  auto cache = NewCache(1000);
+  auto failed = cache->Fetch("m", "v1", [&](const fs::path& dir) -> absl::StatusOr<std::string> {
+    std::ofstream(dir / "config.json") << "half";
+    return absl::DataLossError("truncated");
+  });
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_FALSE(cache->Lookup("m").has_value());
+  EXPECT_TRUE(fs::is_empty(root_ / "cache" / "staging"));
+  EXPECT_TRUE(fs::is_empty(root_ / "cache" / "entries"));
+  ASSERT_TRUE(cache->Fetch("m", "v1", store_.Filler("v1", "one")).ok());
+  EXPECT_EQ(store_.fills, 1);
+}
+
+TEST_F(DiskCacheTest, EvictsLeastRecentlyUsedUnderTheBudget) {
+  auto cache = NewCache(250);
+  ASSERT_TRUE(cache->Fetch("a", "1", store_.Filler("1", "a")).ok());
+  ASSERT_TRUE(cache->Fetch("b", "1", store_.Filler("1", "b")).ok());
+  ASSERT_TRUE(cache->Fetch("a", "1", store_.Filler("1", "a")).ok());  // a is now the most recent
+  ASSERT_TRUE(cache->Fetch("c", "1", store_.Filler("1", "c")).ok());
+  EXPECT_TRUE(cache->Lookup("a").has_value());
+  EXPECT_FALSE(cache->Lookup("b").has_value());
+  EXPECT_TRUE(cache->Lookup("c").has_value());
+  EXPECT_EQ(cache->used_bytes(), 200);
+  EXPECT_FALSE(fs::exists(root_ / "cache" / "entries" / "b"));
+}
+
+TEST_F(DiskCacheTest, HandedOutCopySurvivesEviction) {
+  auto cache = NewCache(100);
+  auto a = cache->Fetch("a", "1", store_.Filler("1", "alpha"));
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(cache->Fetch("b", "1", store_.Filler("1", "b")).ok());
+  EXPECT_FALSE(cache->Lookup("a").has_value());
+  EXPECT_EQ(ReadAll((*a)->dir() / "config.json").substr(0, 5), "alpha");
+}
+
+TEST_F(DiskCacheTest, ZeroBudgetServesButKeepsNothing) {
+  auto cache = NewCache(0);
+  auto a = cache->Fetch("a", "1", store_.Filler("1", "alpha"));
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(ReadAll((*a)->dir() / "config.json").substr(0, 5), "alpha");
+  EXPECT_FALSE(cache->Lookup("a").has_value());
+  EXPECT_EQ(cache->used_bytes(), 0);
+}
+
+TEST_F(DiskCacheTest, RestartReusesEntriesInLruOrderAndClearsDebris) {
+  {
+    auto cache = NewCache(1000);
+    ASSERT_TRUE(cache->Fetch("old", "1", store_.Filler("1", "old")).ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // distinct mtimes
+    ASSERT_TRUE(cache->Fetch("new", "1", store_.Filler("1", "new")).ok());
+  }
+  // A crash mid-download and a published directory without metadata.
+  fs::create_directories(root_ / "cache" / "staging" / "m-123456");
+  std::ofstream(root_ / "cache" / "staging" / "m-123456" / "model.pt") << "partial";
+  fs::create_directories(root_ / "cache" / "entries" / "junk");
+  auto cache = NewCache(150);  // room for one: the older goes
+  EXPECT_EQ(cache->Lookup("new")->version, "1");
+  EXPECT_FALSE(cache->Lookup("old").has_value());
+  EXPECT_FALSE(fs::exists(root_ / "cache" / "entries" / "junk"));
+  EXPECT_TRUE(fs::is_empty(root_ / "cache" / "staging"));
+  ASSERT_TRUE(cache->Fetch("new", "1", store_.Filler("1", "x")).ok());
+  EXPECT_EQ(store_.fills, 2);  // only the two fills before the restart
+}
+
+TEST_F(DiskCacheTest, ConcurrentFetchesShareOneFill) {
+  auto cache = NewCache(1000);
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<void> entered;
+  auto slow = [&](const fs::path& dir) -> absl::StatusOr<std::string> {
+    ++store_.fills;
+    entered.set_value();
+    released.wait();
+    std::ofstream(dir / "config.json") << "slow";
+    return std::string("1");
+  };
+  auto first = std::async(std::launch::async, [&] { return cache->Fetch("m", "1", slow); });
+  entered.get_future().wait();
+  auto second = std::async(std::launch::async, [&] { return cache->Fetch("m", "1", slow); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let the second join the flight
+  release.set_value();
+  ASSERT_TRUE(first.get().ok());
+  ASSERT_TRUE(second.get().ok());
+  EXPECT_EQ(store_.fills, 1);
+}
+
+}  // namespace
+}  // namespace modelmux
