@@ -28,6 +28,7 @@
 #include "registry/model_registry.h"
 #include "runtime/load_pool.h"
 #include "runtime/scheduler.h"
+#include "server/pending_batches.h"
 #include "server/status_http.h"
 #include "store/model_store.h"
 
@@ -130,7 +131,14 @@ class InferenceServer {
   explicit InferenceServer(Options& options);
   absl::StatusOr<std::unique_ptr<Model>> LoadModel(std::string_view name) const;
   void Enqueue(ModelHandle handle, InferRequest request, InferCallback done);
+  // Runs the job's scheduler task: alone, or as one batch with the other
+  // text jobs queued for its model (see PendingBatches).
+  void RunTask(const std::shared_ptr<Job>& job, std::chrono::nanoseconds queued);
   static void Run(Job& job, std::chrono::nanoseconds queued);
+  static void RunTextBatch(const std::vector<std::shared_ptr<Job>>& batch);
+  // Records the job's metrics and answers it.
+  static void Finish(Job& job, std::chrono::nanoseconds queued, std::chrono::nanoseconds compute,
+                     absl::StatusOr<InferResponse> result);
 
   // Members are destroyed bottom-up: the registry's loader uses the store and
   // the backends, so they go last.
@@ -139,6 +147,8 @@ class InferenceServer {
   Metrics* metrics_;
   std::unique_ptr<LoadPool> load_pool_;
   std::unique_ptr<ModelRegistry> registry_;
+  // Before the scheduler: its draining tasks use it.
+  PendingBatches<Job> pending_batches_;
   std::unique_ptr<Scheduler> scheduler_;
   std::shared_ptr<Preloader> preloader_;
   std::atomic<bool> shut_down_{false};
