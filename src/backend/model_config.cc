@@ -13,6 +13,7 @@ namespace {
 using Json = nlohmann::json;
 
 constexpr int kMaxTokensLimit = 1 << 16;
+constexpr int kMaxBatchSizeLimit = 1024;
 
 absl::Status FieldError(std::string_view field, std::string_view what) {
   return absl::InvalidArgumentError(
@@ -115,6 +116,7 @@ absl::StatusOr<ModelConfig> ParseModelConfig(std::string_view json_text) {
   ASSIGN_OR_RETURN(config.task, ParseTask(root));
   RETURN_IF_ERROR(ReadInt(root, "max_tokens", 1, kMaxTokensLimit, &config.max_tokens));
   RETURN_IF_ERROR(ReadInt(root, "default_top_k", 1, std::numeric_limits<int>::max(), &config.default_top_k));
+  RETURN_IF_ERROR(ReadInt(root, "max_batch_size", 1, kMaxBatchSizeLimit, &config.max_batch_size));
   if (config.task == ModelTask::kTensor) {
     ASSIGN_OR_RETURN(config.inputs, ParseTensorSpecs(root, "inputs"));
     ASSIGN_OR_RETURN(config.outputs, ParseTensorSpecs(root, "outputs"));

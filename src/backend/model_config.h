@@ -24,6 +24,10 @@ struct ModelConfig {
   ModelTask task = ModelTask::kTextClassification;
   int max_tokens = 128;       // text models: tokens kept per text
   int default_top_k = 3;      // text classifiers: labels returned when unset
+  // Text classifiers: most texts of queued requests run in one forward call
+  // (dynamic batching; 1 turns it off). A demo model's forward costs 66 us
+  // for 1 text and 108 us for 8 (13.5 us per text).
+  int max_batch_size = 8;
   std::vector<TensorSpec> inputs;   // tensor models
   std::vector<TensorSpec> outputs;  // tensor models
 };

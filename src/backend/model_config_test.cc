@@ -11,12 +11,13 @@ using ::testing::HasSubstr;
 TEST(ModelConfigTest, ParsesTextClassifier) {
   auto config = ParseModelConfig(
       R"({"backend": "torchscript", "task": "text-classification", "max_tokens": 64,
-          "default_top_k": 5, "tenant": "extra metadata is ignored"})");
+          "default_top_k": 5, "max_batch_size": 16, "tenant": "extra metadata is ignored"})");
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->backend, "torchscript");
   EXPECT_EQ(config->task, ModelTask::kTextClassification);
   EXPECT_EQ(config->max_tokens, 64);
   EXPECT_EQ(config->default_top_k, 5);
+  EXPECT_EQ(config->max_batch_size, 16);
   EXPECT_TRUE(config->inputs.empty());
 }
 
@@ -27,6 +28,7 @@ TEST(ModelConfigTest, DefaultsApplyWhenFieldsAreAbsent) {
   EXPECT_EQ(config->task, ModelTask::kTextClassification);
   EXPECT_EQ(config->max_tokens, 128);
   EXPECT_EQ(config->default_top_k, 3);
+  EXPECT_EQ(config->max_batch_size, 8);
 }
 
 TEST(ModelConfigTest, ParsesTensorModel) {
@@ -70,6 +72,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{R"({"max_tokens": "128"})", "'max_tokens'"},
         BadConfig{R"({"max_tokens": 1.5})", "'max_tokens'"},
         BadConfig{R"({"default_top_k": -1})", "'default_top_k'"},
+        BadConfig{R"({"max_batch_size": 0})", "'max_batch_size'"},
+        BadConfig{R"({"max_batch_size": 5000})", "'max_batch_size'"},
         BadConfig{R"({"task": "tensor", "outputs": [)" + std::string(kInput) + "]}", "'inputs'"},
         BadConfig{R"({"task": "tensor", "inputs": [], "outputs": [)" + std::string(kInput) + "]}",
                   "'inputs'"},

@@ -1,5 +1,6 @@
 #include "metrics/metrics.h"
 
+#include <array>
 #include <sstream>
 #include <string>
 
@@ -20,6 +21,15 @@ const Histogram::BucketBoundaries& LatencyBuckets() {
       0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
       0.025,   0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,     10};
   return kBuckets;
+}
+
+constexpr std::array<std::string_view, 3> kOutcomes = {"ok", "error", "throttled"};
+
+size_t OutcomeIndex(std::string_view outcome) {
+  for (size_t i = 0; i < kOutcomes.size(); ++i) {
+    if (kOutcomes[i] == outcome) return i;
+  }
+  return kOutcomes.size();
 }
 
 // Lifecycle buckets from 1 ms to 2 min.
@@ -105,7 +115,12 @@ Metrics::Metrics(const Options& options)
       inference_all_(options.per_model_labels ? nullptr : &inference_duration_.Add({}, LatencyBuckets())),
       loaded_models_(loaded_models_family_.Add({})),
       memory_used_(memory_used_family_.Add({})),
-      memory_budget_(memory_budget_family_.Add({})) {}
+      memory_budget_(memory_budget_family_.Add({})) {
+  if (options.per_model_labels) return;
+  for (size_t i = 0; i < kOutcomes.size(); ++i) {
+    invocations_by_outcome_[i] = &invocations_.Add({{"outcome", std::string(kOutcomes[i])}});
+  }
+}
 
 prometheus::Labels Metrics::ModelLabels(std::string_view model) const {
   return {{"model", std::string(model)}};
@@ -149,10 +164,22 @@ void Metrics::SetLoadedModels(int64_t count) { loaded_models_.Set(static_cast<do
 void Metrics::SetMemoryUsedBytes(int64_t bytes) { memory_used_.Set(static_cast<double>(bytes)); }
 void Metrics::SetMemoryBudgetBytes(int64_t bytes) { memory_budget_.Set(static_cast<double>(bytes)); }
 
+Metrics::RequestSeries Metrics::RequestSeriesFor(std::string_view route, int code) {
+  std::lock_guard<std::mutex> lock(request_series_mu_);
+  std::pair<std::string, int> key(std::string(route), code);
+  auto it = request_series_.find(key);
+  if (it != request_series_.end()) return it->second;
+  RequestSeries series;
+  series.requests = &requests_.Add({{"route", key.first}, {"code", std::to_string(code)}});
+  series.duration = &request_duration_.Add({{"route", key.first}}, LatencyBuckets());
+  request_series_.emplace(std::move(key), series);
+  return series;
+}
+
 void Metrics::ObserveRequest(std::string_view route, int code, double seconds) {
-  std::string route_label(route);
-  requests_.Add({{"route", route_label}, {"code", std::to_string(code)}}).Increment();
-  request_duration_.Add({{"route", route_label}}, LatencyBuckets()).Observe(seconds);
+  const RequestSeries series = RequestSeriesFor(route, code);
+  series.requests->Increment();
+  series.duration->Observe(seconds);
 }
 
 void Metrics::ObserveQueue(std::string_view model, double seconds) {
@@ -163,6 +190,12 @@ void Metrics::ObserveInference(std::string_view model, double seconds) {
 }
 
 void Metrics::CountInvocation(std::string_view model, std::string_view outcome) {
+  if (!options_.per_model_labels) {
+    if (const size_t i = OutcomeIndex(outcome); i < kOutcomes.size()) {
+      invocations_by_outcome_[i]->Increment();
+      return;
+    }
+  }
   prometheus::Labels labels{{"outcome", std::string(outcome)}};
   if (options_.per_model_labels) labels.emplace("model", std::string(model));
   invocations_.Add(labels).Increment();

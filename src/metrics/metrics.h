@@ -8,11 +8,16 @@
 // Thread-safe: every method may be called from any thread.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
@@ -67,6 +72,12 @@ class Metrics {
                                         const prometheus::Histogram::BucketBoundaries& buckets);
   prometheus::Counter& ModelCounter(prometheus::Family<prometheus::Counter>& family,
                                     prometheus::Counter* unlabelled, std::string_view model);
+  // The series of one (route, code): found once, then served from request_series_.
+  struct RequestSeries {
+    prometheus::Counter* requests;
+    prometheus::Histogram* duration;
+  };
+  RequestSeries RequestSeriesFor(std::string_view route, int code);
 
   const Options options_;
   std::shared_ptr<prometheus::Registry> registry_;
@@ -97,9 +108,18 @@ class Metrics {
   prometheus::Counter* evictions_all_;
   prometheus::Histogram* queue_all_;
   prometheus::Histogram* inference_all_;
+  // Unlabelled-model invocation counters by outcome: ok, error, throttled, other.
+  std::array<prometheus::Counter*, 4> invocations_by_outcome_{};
   prometheus::Gauge& loaded_models_;
   prometheus::Gauge& memory_used_;
   prometheus::Gauge& memory_budget_;
+
+  // Building prometheus label maps costs microseconds per call; the hot path
+  // looks its children up here instead. Routes are templates and codes few,
+  // so this stays small.
+  std::mutex request_series_mu_;
+  absl::flat_hash_map<std::pair<std::string, int>, RequestSeries> request_series_
+      ABSL_GUARDED_BY(request_series_mu_);
 };
 
 }  // namespace modelmux

@@ -27,6 +27,38 @@ TEST(MetricsTest, ExportsTheRequiredFamilies) {
   EXPECT_THAT(text, HasSubstr("modelmux_model_cache_hits_total 1"));
 }
 
+// The series are cached after the first call: later calls must still land in
+// the series of their own route and code.
+TEST(MetricsTest, RequestsAreCountedPerRouteAndCode) {
+  Metrics metrics({});
+  for (int i = 0; i < 3; ++i) metrics.ObserveRequest("/invocations", 200, 0.001);
+  metrics.ObserveRequest("/invocations", 429, 0.001);
+  metrics.ObserveRequest("/ping", 200, 0.0001);
+  const std::string text = metrics.Serialize();
+  EXPECT_THAT(text, HasSubstr("modelmux_requests_total{code=\"200\",route=\"/invocations\"} 3"));
+  EXPECT_THAT(text, HasSubstr("modelmux_requests_total{code=\"429\",route=\"/invocations\"} 1"));
+  EXPECT_THAT(text, HasSubstr("modelmux_requests_total{code=\"200\",route=\"/ping\"} 1"));
+  EXPECT_THAT(text, HasSubstr("modelmux_request_duration_seconds_count{route=\"/invocations\"} 4"));
+}
+
+TEST(MetricsTest, InvocationsAreCountedPerOutcome) {
+  Metrics plain({});
+  plain.CountInvocation("tenant-a", "ok");
+  plain.CountInvocation("tenant-b", "ok");
+  plain.CountInvocation("tenant-a", "throttled");
+  plain.CountInvocation("tenant-a", "cancelled");  // not one of the usual three
+  const std::string text = plain.Serialize();
+  EXPECT_THAT(text, HasSubstr("modelmux_invocations_total{outcome=\"ok\"} 2"));
+  EXPECT_THAT(text, HasSubstr("modelmux_invocations_total{outcome=\"throttled\"} 1"));
+  EXPECT_THAT(text, HasSubstr("modelmux_invocations_total{outcome=\"error\"} 0"));
+  EXPECT_THAT(text, HasSubstr("modelmux_invocations_total{outcome=\"cancelled\"} 1"));
+
+  Metrics labelled({.per_model_labels = true});
+  labelled.CountInvocation("tenant-a", "ok");
+  EXPECT_THAT(labelled.Serialize(),
+              HasSubstr("modelmux_invocations_total{model=\"tenant-a\",outcome=\"ok\"} 1"));
+}
+
 TEST(MetricsTest, PerModelLabelsOnlyWhenAsked) {
   Metrics plain({});
   plain.CountCacheMiss("tenant-a");

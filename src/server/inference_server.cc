@@ -1,5 +1,6 @@
 #include "server/inference_server.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <utility>
@@ -44,6 +45,15 @@ struct InferenceServer::Job {
   InferRequest request;
   InferCallback done;
   Metrics* metrics;
+  Clock::time_point enqueued;
+  // Set before the job is queued and never changed: a task may read them
+  // while another worker's batch answers the job (and releases its handle).
+  const Model* model = nullptr;
+  size_t max_batch_texts = 1;
+  bool batchable = false;
+  bool claimed = false;  // PendingBatches' own, under its lock
+  size_t texts() const { return request.texts.size(); }
+  int top_k() const { return request.top_k > 0 ? request.top_k : handle->config().default_top_k; }
 };
 
 absl::StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Create(Options options) {
@@ -128,14 +138,87 @@ void InferenceServer::Infer(InferRequest request, InferCallback done) {
 
 void InferenceServer::Enqueue(ModelHandle handle, InferRequest request, InferCallback done) {
   // The scheduler drops a task it refuses, so the job is shared to get `done` back.
-  auto job = std::make_shared<Job>(Job{std::move(handle), std::move(request), std::move(done), metrics_});
+  auto job = std::make_shared<Job>();
+  job->handle = std::move(handle);
+  job->request = std::move(request);
+  job->done = std::move(done);
+  job->metrics = metrics_;
+  job->enqueued = Clock::now();
+  job->model = &job->handle.model();
+  const ModelConfig& config = job->model->config();
+  job->max_batch_texts = static_cast<size_t>(config.max_batch_size);
+  job->batchable = config.task == ModelTask::kTextClassification && config.max_batch_size > 1 &&
+                   !job->request.tensors_given && !job->request.texts.empty();
+  if (job->batchable) pending_batches_.Add(job->request.model, job);
   absl::Status queued = scheduler_->Submit(
-      job->request.model, [job](std::chrono::nanoseconds waited) mutable { Run(*job, waited); });
+      job->request.model, [this, job](std::chrono::nanoseconds waited) { RunTask(job, waited); });
   if (queued.ok()) return;
+  // Another job's batch may have taken this one already: it answers it then.
+  if (job->batchable && !pending_batches_.Withdraw(job->request.model, job)) return;
   metrics_->CountInvocation(job->request.model, "throttled");
   if (queued.code() == absl::StatusCode::kResourceExhausted) queued = MarkThrottled(std::move(queued));
   job->handle = ModelHandle();
   std::move(job->done)(std::move(queued));
+}
+
+void InferenceServer::RunTask(const std::shared_ptr<Job>& job, std::chrono::nanoseconds queued) {
+  if (!job->batchable) return Run(*job, queued);
+  // Only jobs holding the same loaded instance: the labels a response points
+  // into live as long as its own handle.
+  const Model* model = job->model;
+  std::vector<std::shared_ptr<Job>> batch = pending_batches_.Claim(
+      job->request.model, job, job->max_batch_texts, [model](const Job& other) { return other.model == model; });
+  if (!batch.empty()) RunTextBatch(batch);
+}
+
+void InferenceServer::RunTextBatch(const std::vector<std::shared_ptr<Job>>& batch) {
+  const Clock::time_point start = Clock::now();
+  const Model& model = batch.front()->handle.model();
+  std::vector<std::string_view> views;
+  int top_k = 1;
+  for (const auto& job : batch) {
+    views.insert(views.end(), job->request.texts.begin(), job->request.texts.end());
+    top_k = std::max(top_k, job->top_k());
+  }
+  absl::StatusOr<Classifications> result = model.Classify(views, top_k);
+  if (result.ok() && result->size() != views.size()) {
+    result = absl::InternalError(absl::StrCat("model answered ", result->size(), " of ", views.size(), " texts"));
+  }
+  const std::chrono::nanoseconds compute = Clock::now() - start;
+  size_t next = 0;
+  for (const auto& job : batch) {
+    const std::chrono::nanoseconds queued = start - job->enqueued;
+    if (!result.ok()) {
+      Finish(*job, queued, compute, result.status());
+      continue;
+    }
+    InferResponse response;
+    response.task = ModelTask::kTextClassification;
+    response.queued = queued;
+    response.compute = compute;
+    const auto k = static_cast<size_t>(job->top_k());
+    for (size_t i = 0; i < job->texts(); ++i) {
+      std::vector<LabelScore>& row = (*result)[next++];
+      if (row.size() > k) row.resize(k);  // rows are best first
+      response.classifications.push_back(std::move(row));
+    }
+    Finish(*job, queued, compute, std::move(response));
+  }
+}
+
+void InferenceServer::Finish(Job& job, std::chrono::nanoseconds queued, std::chrono::nanoseconds compute,
+                             absl::StatusOr<InferResponse> result) {
+  const std::string& name = job.request.model;
+  job.metrics->ObserveQueue(name, std::chrono::duration<double>(queued).count());
+  job.metrics->ObserveInference(name, std::chrono::duration<double>(compute).count());
+  job.metrics->CountInvocation(name, result.ok() ? "ok" : "error");
+  if (!result.ok()) {
+    job.handle = ModelHandle();
+    std::move(job.done)(std::move(result).status());
+    return;
+  }
+  result->handle = std::move(job.handle);
+  std::move(job.done)(std::move(result));
 }
 
 void InferenceServer::Run(Job& job, std::chrono::nanoseconds queued) {

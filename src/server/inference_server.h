@@ -32,6 +32,7 @@
 #include "runtime/load_pool.h"
 #include "runtime/scheduler.h"
 #include "server/periodic_task.h"
+#include "server/pending_batches.h"
 #include "server/status_http.h"
 #include "store/model_store.h"
 
@@ -147,11 +148,18 @@ class InferenceServer {
   explicit InferenceServer(Options& options);
   absl::StatusOr<std::unique_ptr<Model>> LoadModel(std::string_view name) const;
   void Enqueue(ModelHandle handle, InferRequest request, InferCallback done);
+  // Runs the job's scheduler task: alone, or as one batch with the other
+  // text jobs queued for its model (see PendingBatches).
+  void RunTask(const std::shared_ptr<Job>& job, std::chrono::nanoseconds queued);
   static void Run(Job& job, std::chrono::nanoseconds queued);
   // Freshness (inference_server_reload.cc).
   void RecordLoadedVersion(std::string_view name, const std::string& version) const;
   bool StoreVersionChanged(std::string_view name) const;
   void LoadOrReload(const std::string& name, const ModelRegistry::LoadOptions& options, DoneCallback done);
+  static void RunTextBatch(const std::vector<std::shared_ptr<Job>>& batch);
+  // Records the job's metrics and answers it.
+  static void Finish(Job& job, std::chrono::nanoseconds queued, std::chrono::nanoseconds compute,
+                     absl::StatusOr<InferResponse> result);
 
   // Members are destroyed bottom-up: the registry's loader uses the store and
   // the backends, so they go last.
@@ -160,6 +168,8 @@ class InferenceServer {
   Metrics* metrics_;
   std::unique_ptr<LoadPool> load_pool_;
   std::unique_ptr<ModelRegistry> registry_;
+  // Before the scheduler: its draining tasks use it.
+  PendingBatches<Job> pending_batches_;
   std::unique_ptr<Scheduler> scheduler_;
   std::shared_ptr<Preloader> preloader_;
   std::unique_ptr<PeriodicTask> refresher_;

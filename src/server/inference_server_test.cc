@@ -27,6 +27,7 @@ class EchoModel : public Model {
   int64_t MemoryBytes() const override { return 1000; }
   absl::StatusOr<Classifications> Classify(const std::vector<std::string_view>& texts, int top_k) const override {
     Classifications out;
+    calls_by_size[std::min<size_t>(texts.size(), kMaxCounted)]++;
     if (texts.size() == 1 && texts[0] == "block") {
       blocked = true;
       while (!released) std::this_thread::yield();
@@ -39,6 +40,9 @@ class EchoModel : public Model {
   }
   static inline std::atomic<bool> blocked{false};
   static inline std::atomic<bool> released{false};
+  // Classify calls by number of texts.
+  static constexpr size_t kMaxCounted = 16;
+  static inline std::atomic<int> calls_by_size[kMaxCounted + 1] = {};
 
   absl::StatusOr<std::vector<Tensor>> Infer(const std::vector<Tensor>& inputs) const override {
     if (config_.task != ModelTask::kTensor) return absl::FailedPreconditionError("not a tensor model");
@@ -70,6 +74,8 @@ class TempStore : public ModelStore {
     fs::create_directories(root_);
     for (int i = 0; i < 5; ++i) {
       Write(absl::StrCat("text-", i), R"({"backend": "echo", "task": "text-classification"})");
+      Write(absl::StrCat("unbatched-", i),
+            R"({"backend": "echo", "task": "text-classification", "max_batch_size": 1})");
       Write(absl::StrCat("tensor-", i),
             R"({"backend": "echo", "task": "tensor", "inputs": [{"name": "x", "datatype": "FP32", "shape": [-1]}],
                 "outputs": [{"name": "y", "datatype": "FP32", "shape": [-1]}]})");
@@ -232,6 +238,60 @@ TEST_F(InferenceServerTest, FullModelQueueIsThrottled) {
   EXPECT_TRUE(first.get_future().get().ok());
   EXPECT_TRUE(second.get_future().get().ok());
   EXPECT_TRUE(other.get_future().get().ok());
+}
+
+// Requests queued behind a busy worker for one model run as one Classify
+// call, and each still gets its own answers and its own top_k.
+TEST_F(InferenceServerTest, BatchesTheTextRequestsQueuedForAModel) {
+  auto server = MakeServer(1 << 20, /*workers=*/1);
+  ASSERT_TRUE(InferSync(*server, TextRequest("text-0", {"warm"})).ok());
+  ASSERT_TRUE(InferSync(*server, TextRequest("text-1", {"warm"})).ok());
+  EchoModel::blocked = false;
+  EchoModel::released = false;
+  std::promise<absl::StatusOr<InferResponse>> blocker;
+  server->Infer(TextRequest("text-1", {"block"}), [&](auto r) { blocker.set_value(std::move(r)); });
+  while (!EchoModel::blocked) std::this_thread::yield();  // the only worker is busy
+  for (auto& count : EchoModel::calls_by_size) count = 0;
+  const std::vector<std::vector<std::string>> texts = {{"a"}, {"bb", "ccc"}, {"dddd"}, {"e"}, {"ff"}, {"g"}};
+  std::vector<std::promise<absl::StatusOr<InferResponse>>> answers(texts.size());
+  for (size_t i = 0; i < texts.size(); ++i) {
+    server->Infer(TextRequest("text-0", texts[i], /*top_k=*/i % 2 + 1),
+                  [&answers, i](auto r) { answers[i].set_value(std::move(r)); });
+  }
+  EchoModel::released = true;
+  ASSERT_TRUE(blocker.get_future().get().ok());
+  for (size_t i = 0; i < texts.size(); ++i) {
+    absl::StatusOr<InferResponse> answer = answers[i].get_future().get();
+    ASSERT_TRUE(answer.ok()) << answer.status();
+    ASSERT_EQ(answer->classifications.size(), texts[i].size()) << i;
+    for (size_t j = 0; j < texts[i].size(); ++j) {
+      EXPECT_EQ(answer->classifications[j][0].label, texts[i][j].size() % 2 ? "odd" : "even") << i;
+      EXPECT_EQ(answer->classifications[j].size(), i % 2 + 1) << i;
+    }
+  }
+  // 7 texts, at most 8 per call (the default max_batch_size): one call.
+  EXPECT_EQ(EchoModel::calls_by_size[7].load(), 1);
+  EXPECT_EQ(EchoModel::calls_by_size[1].load(), 0);
+}
+
+TEST_F(InferenceServerTest, MaxBatchSizeOneRunsEachRequestAlone) {
+  auto server = MakeServer(1 << 20, /*workers=*/1);
+  ASSERT_TRUE(InferSync(*server, TextRequest("unbatched-0", {"warm"})).ok());
+  ASSERT_TRUE(InferSync(*server, TextRequest("text-1", {"warm"})).ok());
+  EchoModel::blocked = false;
+  EchoModel::released = false;
+  std::promise<absl::StatusOr<InferResponse>> blocker;
+  server->Infer(TextRequest("text-1", {"block"}), [&](auto r) { blocker.set_value(std::move(r)); });
+  while (!EchoModel::blocked) std::this_thread::yield();
+  for (auto& count : EchoModel::calls_by_size) count = 0;
+  std::vector<std::promise<absl::StatusOr<InferResponse>>> answers(4);
+  for (size_t i = 0; i < answers.size(); ++i) {
+    server->Infer(TextRequest("unbatched-0", {"x"}), [&answers, i](auto r) { answers[i].set_value(std::move(r)); });
+  }
+  EchoModel::released = true;
+  ASSERT_TRUE(blocker.get_future().get().ok());
+  for (auto& answer : answers) EXPECT_TRUE(answer.get_future().get().ok());
+  EXPECT_EQ(EchoModel::calls_by_size[1].load(), 4);
 }
 
 TEST_F(InferenceServerTest, PreloadGatesReadiness) {

@@ -7,6 +7,11 @@
 //
 // Immutable after Create and safe to call from many threads at once. Encode
 // allocates nothing beyond growing the caller's output vector.
+//
+// The lookup table is built on every model load, so it is built for that:
+// one open-addressing array of 32-bit ids over the vocabulary text itself
+// (about 16 bytes per word, no per-word allocation), rather than a node or
+// string-keyed hash map, which cost most of a cold start for a 32k vocabulary.
 #pragma once
 
 #include <cstdint>
@@ -16,7 +21,6 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 
 namespace modelmux {
@@ -51,11 +55,25 @@ class Tokenizer {
  private:
   Tokenizer() = default;
 
-  // Owns the vocabulary text; the map's keys point into it. A unique_ptr keeps
-  // the bytes in place when the Tokenizer moves.
+  // Where a word sits in text_.
+  struct Word {
+    uint32_t offset = 0;
+    uint32_t size = 0;
+  };
+
+  static absl::StatusOr<Tokenizer> FromOwnedText(std::unique_ptr<char[]> text, size_t size,
+                                                 std::string_view source);
+  void BuildTable();
+  // The id of `word`, or kUnknownId.
+  int64_t Find(std::string_view word) const;
+  std::string_view WordAt(uint32_t id) const { return {text_.get() + words_[id].offset, words_[id].size}; }
+
+  // Owns the vocabulary text; words_ points into it. A unique_ptr keeps the
+  // bytes in place when the Tokenizer moves.
   std::unique_ptr<char[]> text_;
   size_t text_size_ = 0;
-  absl::flat_hash_map<std::string_view, int64_t> ids_;
+  std::vector<Word> words_;     // by id
+  std::vector<uint32_t> slots_;  // power-of-two size; 0 = empty, else an id (<unk> is never stored)
   int64_t vocab_size_ = 0;
 };
 

@@ -74,6 +74,28 @@ TEST(TokenizerTest, AcceptsCrLfAndKeepsFirstIdOfRepeatedToken) {
   EXPECT_THAT(tok->Encode("bar foo", 10), ElementsAre(2, 1));
 }
 
+// Enough words that the table's probe sequences collide and wrap.
+TEST(TokenizerTest, FindsEveryWordOfALargeVocabulary) {
+  std::string vocab = "<unk>\n";
+  constexpr int kWords = 20000;
+  for (int i = 1; i < kWords; ++i) vocab += "w" + std::to_string(i * 7919) + "\n";
+  auto tok = Tokenizer::FromVocabText(vocab, "vocab.txt");
+  ASSERT_TRUE(tok.ok()) << tok.status();
+  EXPECT_EQ(tok->vocab_size(), kWords);
+  for (int i = 1; i < kWords; ++i) {
+    ASSERT_THAT(tok->Encode("w" + std::to_string(i * 7919), 1), ElementsAre(i)) << i;
+  }
+  EXPECT_THAT(tok->Encode("w7918 w0 x", 10), ElementsAre(0, 0, 0));
+}
+
+TEST(TokenizerTest, VocabularyWordsLongerThanTheLookupLimitNeverMatch) {
+  const std::string longest(Tokenizer::kMaxWordBytes, 'a');
+  const std::string too_long(Tokenizer::kMaxWordBytes + 1, 'b');
+  auto tok = Tokenizer::FromVocabText("<unk>\n" + longest + "\n" + too_long + "\n", "vocab.txt");
+  ASSERT_TRUE(tok.ok()) << tok.status();
+  EXPECT_THAT(tok->Encode(longest + " " + too_long, 10), ElementsAre(1, 0));
+}
+
 TEST(TokenizerTest, SurvivesMove) {
   Tokenizer tok = MakeTokenizer();
   Tokenizer moved = std::move(tok);

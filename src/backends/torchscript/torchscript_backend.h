@@ -18,6 +18,8 @@
 
 namespace modelmux {
 
+// Also switches TorchScript to its legacy graph executor, process-wide (one
+// warm-up run instead of two per load; see torchscript_backend.cc).
 std::unique_ptr<Backend> NewTorchScriptBackend();
 
 // Pins libtorch's intra-op and inter-op pools to one thread each, so that the

@@ -1,6 +1,7 @@
 #include <ATen/Parallel.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/script.h>
 
 #include <cmath>
@@ -274,6 +275,14 @@ def forward(self, x: Tensor, k: Tensor) -> Tuple[Tensor, Tensor]:
   auto model = Load();
   ASSERT_FALSE(model.ok());
   EXPECT_THAT(model.status().message(), HasSubstr("model output 'y'"));
+}
+
+// One warm-up run is enough only with the legacy executor, which optimises
+// on the first run; the profiling executor would leave that to a user.
+TEST(NewTorchScriptBackendTest, SelectsTheLegacyGraphExecutor) {
+  std::unique_ptr<Backend> backend = NewTorchScriptBackend();
+  EXPECT_FALSE(torch::jit::getProfilingMode());
+  EXPECT_TRUE(torch::jit::getExecutorMode());
 }
 
 TEST(ConfigureTorchThreadsTest, PinsPoolsToOneThreadAndIsIdempotent) {
