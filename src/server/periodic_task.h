@@ -1,6 +1,6 @@
 // Runs a function every `interval` on its own thread until stopped; used for
 // the background check of loaded models against the store
-// (--refresh-interval). A run that is in progress when Stop is called
+// (--refresh-interval) and the warm-restart state writes (--state-dir). A run that is in progress when Stop is called
 // finishes first.
 //
 // Thread-safe. REQUIRES: `interval` > 0.

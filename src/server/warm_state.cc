@@ -99,26 +99,14 @@ WarmStateWriter::WarmStateWriter(Options options) : options_(std::move(options))
 WarmStateWriter::~WarmStateWriter() { StopThread(); }
 
 void WarmStateWriter::Start() {
-  thread_ = std::thread([this] { Loop(); });
-}
-
-void WarmStateWriter::Loop() {
-  std::unique_lock lock(mu_);
-  while (!wake_.wait_for(lock, options_.interval, [this] { return stopping_; })) {
-    lock.unlock();
+  task_ = std::make_unique<PeriodicTask>(options_.interval, [this] {
     if (absl::Status status = WriteNow(); !status.ok())
       spdlog::warn("warm-restart state: {}", status.ToString());
-    lock.lock();
-  }
+  });
 }
 
 void WarmStateWriter::StopThread() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  if (task_) task_->Stop();
 }
 
 absl::Status WarmStateWriter::WriteNow() {

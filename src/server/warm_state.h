@@ -16,11 +16,10 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -28,6 +27,7 @@
 #include "absl/status/statusor.h"
 #include "registry/model_registry.h"
 #include "server/inference_server.h"
+#include "server/periodic_task.h"
 
 namespace modelmux {
 
@@ -68,17 +68,13 @@ class WarmStateWriter {
   absl::Status StopAndWrite();
 
  private:
-  void Loop();
   void StopThread();
 
   const Options options_;
   std::mutex write_mu_;  // serialises writes
   std::string last_written_ ABSL_GUARDED_BY(write_mu_);
   bool written_once_ ABSL_GUARDED_BY(write_mu_) = false;
-  std::mutex mu_;
-  std::condition_variable wake_;
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread thread_;
+  std::unique_ptr<PeriodicTask> task_;  // set by Start
 };
 
 }  // namespace modelmux
