@@ -156,23 +156,10 @@ absl::StatusOr<ArtifactInfo> LocalDirectoryStore::Stat(std::string_view name) co
 }
 
 absl::StatusOr<ModelListPage> LocalDirectoryStore::List(std::string_view page_token, int page_size) const {
-  if (!page_token.empty()) {
-    const absl::Status valid = ValidateModelName(page_token);
-    if (!valid.ok()) return absl::InvalidArgumentError(absl::StrCat("invalid page_token: ", valid.message()));
-  }
-  const size_t limit = static_cast<size_t>(std::clamp(page_size, 1, kMaxPageSize));
+  RETURN_IF_ERROR(ValidatePageToken(page_token));
   std::lock_guard<std::mutex> lock(index_mu_);
   RETURN_IF_ERROR(RefreshIndex());
-  // The token need not still exist: upper_bound resumes after it either way.
-  const auto begin = page_token.empty()
-                         ? index_names_.begin()
-                         : std::upper_bound(index_names_.begin(), index_names_.end(), page_token);
-  const size_t remaining = static_cast<size_t>(index_names_.end() - begin);
-  const size_t count = std::min(limit, remaining);
-  ModelListPage page;
-  page.names.assign(begin, begin + static_cast<std::ptrdiff_t>(count));
-  if (count < remaining) page.next_page_token = page.names.back();
-  return page;
+  return PageOfSortedNames(index_names_, page_token, page_size, kMaxPageSize);
 }
 
 absl::Status LocalDirectoryStore::RefreshIndex() const {

@@ -1,7 +1,10 @@
 #include "store/model_store.h"
 
+#include <algorithm>
 #include <system_error>
 
+#include "absl/strings/str_cat.h"
+#include "common/model_name.h"
 #include "spdlog/spdlog.h"
 
 namespace modelmux {
@@ -16,6 +19,26 @@ LocalArtifact::~LocalArtifact() {
     if (ec) spdlog::warn("cannot remove temporary artifact directory {}: {}", dir_.string(), ec.message());
   } catch (...) {
   }
+}
+
+absl::Status ValidatePageToken(std::string_view page_token) {
+  if (page_token.empty()) return absl::OkStatus();
+  const absl::Status valid = ValidateModelName(page_token);
+  if (!valid.ok()) return absl::InvalidArgumentError(absl::StrCat("invalid page_token: ", valid.message()));
+  return absl::OkStatus();
+}
+
+ModelListPage PageOfSortedNames(const std::vector<std::string>& sorted_names, std::string_view page_token,
+                                int page_size, int max_page_size) {
+  const size_t limit = static_cast<size_t>(std::clamp(page_size, 1, max_page_size));
+  const auto begin = page_token.empty() ? sorted_names.begin()
+                                        : std::upper_bound(sorted_names.begin(), sorted_names.end(), page_token);
+  const size_t remaining = static_cast<size_t>(sorted_names.end() - begin);
+  const size_t count = std::min(limit, remaining);
+  ModelListPage page;
+  page.names.assign(begin, begin + static_cast<std::ptrdiff_t>(count));
+  if (count < remaining) page.next_page_token = page.names.back();
+  return page;
 }
 
 }  // namespace modelmux

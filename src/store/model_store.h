@@ -71,4 +71,13 @@ class ModelStore {
   virtual absl::StatusOr<std::unique_ptr<LocalArtifact>> Fetch(std::string_view name) const = 0;
 };
 
+// Checks a List page token: empty, or a valid model name (InvalidArgument).
+absl::Status ValidatePageToken(std::string_view page_token);
+
+// The page of `sorted_names` (ascending) after `page_token`, at most
+// `page_size` names clamped to [1, max_page_size]. The token need not be in
+// the list: the page resumes after it either way.
+ModelListPage PageOfSortedNames(const std::vector<std::string>& sorted_names, std::string_view page_token,
+                                int page_size, int max_page_size);
+
 }  // namespace modelmux
