@@ -1,16 +1,14 @@
 #include "app/config.h"
 
-#include <fstream>
 #include <thread>
 
 #include "CLI/CLI.hpp"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "common/byte_size.h"
-#include "common/model_name.h"
 #include "registry/policy_factory.h"
 #include "server/inference_server.h"
+#include "server/warm_state.h"
 
 namespace modelmux {
 namespace {
@@ -115,23 +113,9 @@ ParseOutcome ParseFlags(int argc, char** argv) {
 }
 
 absl::StatusOr<std::vector<PreloadEntry>> ReadPreloadFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read preload file ", path));
-  std::vector<PreloadEntry> entries;
-  std::string line;
-  for (int number = 1; std::getline(in, line); ++number) {
-    const std::string text = line.substr(0, line.find('#'));
-    std::vector<std::string> words = absl::StrSplit(text, absl::ByAnyChar(" \t\r"), absl::SkipEmpty());
-    if (words.empty()) continue;
-    if (absl::Status valid = ValidateModelName(words[0]); !valid.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ":", number, ": ", valid.message()));
-    }
-    if (words.size() > 2 || (words.size() == 2 && words[1] != "pin")) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, ":", number, ": expected 'name' or 'name pin', got '", text, "'"));
-    }
-    entries.push_back({words[0], words.size() == 2});
-  }
+  absl::StatusOr<std::vector<PreloadEntry>> entries = ReadPreloadList(path, MalformedLine::kReject);
+  if (absl::IsNotFound(entries.status()))
+    return absl::NotFoundError(absl::StrCat("cannot read preload file ", path));
   return entries;
 }
 

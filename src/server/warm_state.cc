@@ -75,22 +75,33 @@ absl::Status WriteFileAtomically(const std::string& path, const std::string& tex
   return status;
 }
 
-absl::StatusOr<std::vector<PreloadEntry>> ReadWarmState(const std::string& path) {
+absl::StatusOr<std::vector<PreloadEntry>> ReadPreloadList(const std::string& path, MalformedLine malformed) {
   std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("no warm-restart state at ", path));
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
   std::vector<PreloadEntry> entries;
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
     const std::string text = line.substr(0, line.find('#'));
     std::vector<std::string> words = absl::StrSplit(text, absl::ByAnyChar(" \t\r"), absl::SkipEmpty());
     if (words.empty()) continue;
-    const bool well_formed = words.size() == 1 || (words.size() == 2 && words[1] == "pin");
-    if (!well_formed || !ValidateModelName(words[0]).ok()) {
-      spdlog::warn("{}:{}: skipping malformed line '{}'", path, number, text);
+    absl::Status valid = ValidateModelName(words[0]);
+    if (valid.ok() && (words.size() > 2 || (words.size() == 2 && words[1] != "pin")))
+      valid = absl::InvalidArgumentError(absl::StrCat("expected 'name' or 'name pin', got '", text, "'"));
+    if (!valid.ok() && malformed == MalformedLine::kReject)
+      return absl::InvalidArgumentError(absl::StrCat(path, ":", number, ": ", valid.message()));
+    if (!valid.ok()) {
+      spdlog::warn("{}:{}: skipping malformed line: {}", path, number, valid.ToString());
       continue;
     }
     entries.push_back({words[0], words.size() == 2});
   }
+  return entries;
+}
+
+absl::StatusOr<std::vector<PreloadEntry>> ReadWarmState(const std::string& path) {
+  absl::StatusOr<std::vector<PreloadEntry>> entries = ReadPreloadList(path, MalformedLine::kSkip);
+  if (absl::IsNotFound(entries.status()))
+    return absl::NotFoundError(absl::StrCat("no warm-restart state at ", path));
   return entries;
 }
 

@@ -40,6 +40,13 @@ std::string FormatWarmState(std::vector<ModelStatus> models);
 // Writes `text` to `path` atomically. Creates the directory if missing.
 absl::Status WriteFileAtomically(const std::string& path, const std::string& text);
 
+// Reads a list in the --preload format: "name" or "name pin" per line, '#'
+// starts a comment. NotFound when the file cannot be read. A malformed line
+// is an InvalidArgument naming the line (kReject: a file the operator wrote)
+// or skipped with a warning (kSkip).
+enum class MalformedLine { kReject, kSkip };
+absl::StatusOr<std::vector<PreloadEntry>> ReadPreloadList(const std::string& path, MalformedLine malformed);
+
 // Reads a state file. NotFound when there is none (a first start). Lines that
 // do not parse are skipped with a warning: a damaged state file costs warmth,
 // never the start.
