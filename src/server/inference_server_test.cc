@@ -8,6 +8,7 @@
 #include <fstream>
 #include <future>
 #include <set>
+#include <utility>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -168,6 +169,22 @@ class InferenceServerTest : public ::testing::Test {
     return future.get();
   }
 
+  // Waits up to 2.5 s for the preload to finish; true when the server is ready.
+  static bool WaitReady(InferenceServer& server) {
+    for (int i = 0; i < 500 && !server.Ready(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return server.Ready();
+  }
+
+  // The names of the READY models and of the pinned ones.
+  static std::pair<std::set<std::string>, std::set<std::string>> ReadyAndPinned(InferenceServer& server) {
+    std::set<std::string> ready, pinned;
+    for (const ModelStatus& s : server.LoadedModels()) {
+      if (s.state == ModelState::kReady) ready.insert(s.name);
+      if (s.pinned) pinned.insert(s.name);
+    }
+    return {ready, pinned};
+  }
+
   Metrics metrics_{{}};
   EchoBackend* backend_ = nullptr;
 };
@@ -298,13 +315,8 @@ TEST_F(InferenceServerTest, PreloadGatesReadiness) {
   auto server = MakeServer();
   EXPECT_TRUE(server->Ready());
   server->Preload({{"text-0", true}, {"text-1", false}, {"missing", false}});
-  for (int i = 0; i < 500 && !server->Ready(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  ASSERT_TRUE(server->Ready());
-  std::set<std::string> ready, pinned;
-  for (const ModelStatus& s : server->LoadedModels()) {
-    if (s.state == ModelState::kReady) ready.insert(s.name);
-    if (s.pinned) pinned.insert(s.name);
-  }
+  ASSERT_TRUE(WaitReady(*server));
+  const auto [ready, pinned] = ReadyAndPinned(*server);
   EXPECT_EQ(ready, (std::set<std::string>{"text-0", "text-1"}));
   EXPECT_EQ(pinned, (std::set<std::string>{"text-0"}));
 }
@@ -312,8 +324,7 @@ TEST_F(InferenceServerTest, PreloadGatesReadiness) {
 TEST_F(InferenceServerTest, PreloadAllStopsAtTheBudget) {
   auto server = MakeServer(/*budget=*/3500);
   server->PreloadAll();
-  for (int i = 0; i < 500 && !server->Ready(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  ASSERT_TRUE(server->Ready());
+  ASSERT_TRUE(WaitReady(*server));
   EXPECT_EQ(server->registry().loaded_count(), 3);
   EXPECT_THAT(metrics_.Serialize(), HasSubstr("modelmux_evictions_total 0"));
 }
@@ -321,13 +332,8 @@ TEST_F(InferenceServerTest, PreloadAllStopsAtTheBudget) {
 TEST_F(InferenceServerTest, PreloadWithinBudgetLoadsInListOrderUntilFull) {
   auto server = MakeServer(/*budget=*/2500);
   server->PreloadWithinBudget({{"text-3", false}, {"text-1", true}, {"text-4", false}, {"text-0", false}});
-  for (int i = 0; i < 500 && !server->Ready(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  ASSERT_TRUE(server->Ready());
-  std::set<std::string> ready, pinned;
-  for (const ModelStatus& s : server->LoadedModels()) {
-    if (s.state == ModelState::kReady) ready.insert(s.name);
-    if (s.pinned) pinned.insert(s.name);
-  }
+  ASSERT_TRUE(WaitReady(*server));
+  const auto [ready, pinned] = ReadyAndPinned(*server);
   EXPECT_EQ(ready, (std::set<std::string>{"text-3", "text-1"}));
   EXPECT_EQ(pinned, (std::set<std::string>{"text-1"}));
   EXPECT_THAT(metrics_.Serialize(), HasSubstr("modelmux_evictions_total 0"));
