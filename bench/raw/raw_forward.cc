@@ -80,7 +80,8 @@ nlohmann::json TimeForward(const std::string& dir, int tokens, double seconds) {
           {"calls_per_second", calls / ((now - wall0) / 1e9)}};
 }
 
-nlohmann::json TimeLoads(const std::vector<std::string>& dirs, int tokens) {
+nlohmann::json TimeLoads(const std::vector<std::string>& dirs, int tokens, bool keep) {
+  std::vector<torch::jit::Module> kept;
   {
     torch::jit::Module first = Load(dirs.front());
     Forward(first, TicketInputs(dirs.front(), tokens));
@@ -95,6 +96,7 @@ nlohmann::json TimeLoads(const std::vector<std::string>& dirs, int tokens) {
     const int64_t t2 = Ns(CLOCK_MONOTONIC);
     load_only.Record(t1 - t0);
     total.Record(t2 - t0);
+    if (keep) kept.push_back(std::move(m));
   }
   auto ms = [](int64_t ns) { return ns / 1e6; };
   return {{"models", total.count()},
@@ -112,7 +114,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> models;
   int tokens = 64;
   double seconds = 5;
-  bool json = false, skip_forward = false;
+  bool json = false, skip_forward = false, keep = false;
   app.add_option("models", models,
                  "Model directories (forward: the first; load: every one, "
                  "the first untimed)")
@@ -121,13 +123,16 @@ int main(int argc, char** argv) {
   app.add_option("--seconds", seconds, "Seconds of forward calls")->capture_default_str();
   app.add_flag("--no-forward", skip_forward, "Only time the loads");
   app.add_flag("--json", json, "Print JSON");
+  app.add_flag("--keep", keep,
+               "Keep every loaded model in memory, as a server holding them does, instead of freeing each "
+               "before the next load (whose memory the allocator then reuses)");
   CLI11_PARSE(app, argc, argv);
   at::set_num_threads(1);
   at::set_num_interop_threads(1);
   try {
     nlohmann::json out;
     if (!skip_forward) out["forward"] = TimeForward(models.front(), tokens, seconds);
-    if (models.size() > 1) out["load"] = TimeLoads(models, tokens);
+    if (models.size() > 1) out["load"] = TimeLoads(models, tokens, keep);
     std::printf("%s\n", out.dump(json ? 2 : -1).c_str());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "modelmux-bench-raw: %s\n", e.what());

@@ -26,15 +26,34 @@ uint64_t HashWord(std::string_view word) {
     h = (h ^ chunk) * 0xBF58476D1CE4E5B9ull;
     h ^= h >> 31;
   }
-  if (i < word.size()) {
-    uint64_t chunk = 0;
-    std::memcpy(&chunk, word.data() + i, word.size() - i);
+  if (const size_t rest = word.size() - i; rest > 0) {
+    // 1-7 bytes without a variable-length memcpy (a library call): two
+    // overlapping 4-byte loads, or three single bytes. The length is already
+    // in h, so every tail maps to its own chunk.
+    const char* p = word.data() + i;
+    uint64_t chunk;
+    if (rest >= 4) {
+      uint32_t lo, hi;
+      std::memcpy(&lo, p, 4);
+      std::memcpy(&hi, p + rest - 4, 4);
+      chunk = lo | (uint64_t{hi} << 32);
+    } else {
+      chunk = uint64_t{static_cast<unsigned char>(p[0])} |
+              uint64_t{static_cast<unsigned char>(p[rest / 2])} << 8 |
+              uint64_t{static_cast<unsigned char>(p[rest - 1])} << 16;
+    }
     h = (h ^ chunk) * 0xBF58476D1CE4E5B9ull;
   }
   h ^= h >> 29;
   h *= 0x94D049BB133111EBull;
   return h ^ (h >> 32);
 }
+
+constexpr uint32_t kIdMask = (uint32_t{1} << 24) - 1;
+static_assert(Tokenizer::kMaxVocabulary == size_t{kIdMask} + 1);
+
+// The hash's top byte, kept beside the id; the slot index uses its low bits.
+uint32_t TagOf(uint64_t hash) { return static_cast<uint32_t>(hash >> 56) << 24; }
 
 }  // namespace
 
@@ -70,22 +89,26 @@ absl::StatusOr<Tokenizer> Tokenizer::FromOwnedText(std::unique_ptr<char[]> text,
   Tokenizer tok;
   tok.text_ = std::move(text);
   tok.text_size_ = size;
-  const std::string_view all(tok.text_.get(), size);
-  tok.words_.reserve(std::count(all.begin(), all.end(), '\n') + 1);
-  size_t pos = 0;
-  while (pos < all.size()) {
-    size_t end = all.find('\n', pos);
-    if (end == std::string_view::npos) end = all.size();
-    std::string_view line = all.substr(pos, end - pos);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (tok.words_.empty() && line != kUnknownToken) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(std::string(source), ": line 1 must be the unknown token \"<unk>\""));
-    }
-    tok.words_.push_back({static_cast<uint32_t>(pos), static_cast<uint32_t>(line.size())});
-    pos = end + 1;
+  const char* const text_begin = tok.text_.get();
+  const char* const text_end = text_begin + size;
+  // Lines average under 10 bytes; a generous guess avoids a counting pass.
+  tok.words_.reserve(size / 6 + 1);
+  for (const char* line = text_begin; line < text_end;) {
+    const char* newline = static_cast<const char*>(std::memchr(line, '\n', text_end - line));
+    const char* line_end = newline != nullptr ? newline : text_end;
+    const size_t length = (line_end - line) - (line_end > line && line_end[-1] == '\r' ? 1 : 0);
+    tok.words_.push_back({static_cast<uint32_t>(line - text_begin), static_cast<uint32_t>(length)});
+    line = line_end + 1;
+  }
+  if (!tok.words_.empty() && tok.WordAt(0) != kUnknownToken) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(std::string(source), ": line 1 must be the unknown token \"<unk>\""));
   }
   if (tok.words_.empty()) return absl::InvalidArgumentError(absl::StrCat(std::string(source), " is empty"));
+  if (tok.words_.size() > kMaxVocabulary) {
+    return absl::InvalidArgumentError(absl::StrCat(std::string(source), " has ", tok.words_.size(),
+                                                   " lines; at most ", kMaxVocabulary, " are supported"));
+  }
   tok.vocab_size_ = static_cast<int64_t>(tok.words_.size());
   tok.BuildTable();
   return tok;
@@ -95,27 +118,47 @@ void Tokenizer::BuildTable() {
   // At most half full, so probes stay short.
   slots_.assign(std::bit_ceil(std::max<size_t>(2 * words_.size(), 8)), 0);
   const size_t mask = slots_.size() - 1;
-  for (uint32_t id = 1; id < words_.size(); ++id) {
-    const std::string_view word = WordAt(id);
-    // Longer words are never looked up (see kMaxWordBytes).
-    if (word.empty() || word.size() > kMaxWordBytes) continue;
-    for (size_t i = HashWord(word) & mask;; i = (i + 1) & mask) {
-      if (slots_[i] == 0) {
-        slots_[i] = id;
-        break;
-      }
-      // The first occurrence of a repeated token keeps its id, as lookups must be stable.
-      if (WordAt(slots_[i]) == word) break;
+  // Words are hashed kAhead ahead of their insertion, and their slot is
+  // prefetched then, so it has arrived from memory by the time it is needed.
+  constexpr uint32_t kAhead = 16;
+  std::array<uint64_t, kAhead> hashes;
+  const auto n = static_cast<uint32_t>(words_.size());
+  for (uint32_t id = 1; id < n + kAhead; ++id) {
+    // Insert first: word id - kAhead's hash sits where word id's will go.
+    if (id > kAhead) Insert(id - kAhead, hashes[id % kAhead]);
+    if (id < n) {
+      const uint64_t hash = HashWord(WordAt(id));
+      hashes[id % kAhead] = hash;
+      __builtin_prefetch(&slots_[hash & mask], /*rw=*/1);
     }
+  }
+}
+
+void Tokenizer::Insert(uint32_t id, uint64_t hash) {
+  const std::string_view word = WordAt(id);
+  // Longer words are never looked up (see kMaxWordBytes).
+  if (word.empty() || word.size() > kMaxWordBytes) return;
+  const size_t mask = slots_.size() - 1;
+  const uint32_t tag = TagOf(hash);
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    const uint32_t slot = slots_[i];
+    if (slot == 0) {
+      slots_[i] = tag | id;
+      return;
+    }
+    // The first occurrence of a repeated token keeps its id, as lookups must be stable.
+    if ((slot & ~kIdMask) == tag && WordAt(slot & kIdMask) == word) return;
   }
 }
 
 int64_t Tokenizer::Find(std::string_view word) const {
   const size_t mask = slots_.size() - 1;
-  for (size_t i = HashWord(word) & mask;; i = (i + 1) & mask) {
-    const uint32_t id = slots_[i];
-    if (id == 0) return kUnknownId;
-    if (WordAt(id) == word) return id;
+  const uint64_t hash = HashWord(word);
+  const uint32_t tag = TagOf(hash);
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    const uint32_t slot = slots_[i];
+    if (slot == 0) return kUnknownId;
+    if ((slot & ~kIdMask) == tag && WordAt(slot & kIdMask) == word) return slot & kIdMask;
   }
 }
 

@@ -28,12 +28,16 @@ TextClassifierModel::TextClassifierModel(ModelConfig config, torch::jit::Module 
   memory_bytes_ += tokenizer_.MemoryBytes() + labels_.MemoryBytes();
 }
 
-absl::StatusOr<std::unique_ptr<TextClassifierModel>> TextClassifierModel::Create(
-    const std::filesystem::path& dir, ModelConfig config, torch::jit::Module module) {
+absl::StatusOr<TextAssets> ReadTextAssets(const std::filesystem::path& dir) {
   ASSIGN_OR_RETURN(Tokenizer tokenizer, AsArtifactError(Tokenizer::Create(dir / "vocab.txt")));
   ASSIGN_OR_RETURN(LabelTable labels, AsArtifactError(LabelTable::Create(dir / "labels.txt")));
-  auto model = std::unique_ptr<TextClassifierModel>(
-      new TextClassifierModel(std::move(config), std::move(module), std::move(tokenizer), std::move(labels)));
+  return TextAssets{std::move(tokenizer), std::move(labels)};
+}
+
+absl::StatusOr<std::unique_ptr<TextClassifierModel>> TextClassifierModel::Create(
+    const std::filesystem::path& dir, ModelConfig config, torch::jit::Module module, TextAssets assets) {
+  auto model = std::unique_ptr<TextClassifierModel>(new TextClassifierModel(
+      std::move(config), std::move(module), std::move(assets.tokenizer), std::move(assets.labels)));
   if (model->ForwardArity() != 2) {
     return absl::InvalidArgumentError(
         absl::StrCat((dir / "model.pt").string(), ": forward takes ", model->ForwardArity(),

@@ -49,12 +49,23 @@ class TorchScriptModel : public Model {
   int64_t memory_bytes_ = 0;
 };
 
+// What a text classifier needs besides its module: vocab.txt and labels.txt.
+struct TextAssets {
+  Tokenizer tokenizer;
+  LabelTable labels;
+};
+
+// Reads `dir`/vocab.txt and `dir`/labels.txt. A missing file is
+// InvalidArgument (the artifact is incomplete), not NotFound.
+absl::StatusOr<TextAssets> ReadTextAssets(const std::filesystem::path& dir);
+
 class TextClassifierModel final : public TorchScriptModel {
  public:
-  // Reads vocab.txt and labels.txt from `dir`.
+  // `dir` names the artifact in errors.
   static absl::StatusOr<std::unique_ptr<TextClassifierModel>> Create(const std::filesystem::path& dir,
                                                                      ModelConfig config,
-                                                                     torch::jit::Module module);
+                                                                     torch::jit::Module module,
+                                                                     TextAssets assets);
 
   absl::StatusOr<Classifications> Classify(const std::vector<std::string_view>& texts,
                                            int top_k) const override;
