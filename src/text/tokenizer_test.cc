@@ -111,6 +111,18 @@ TEST(TokenizerTest, RejectsBadVocabularies) {
   EXPECT_THAT(no_unk.status().message(), HasSubstr("<unk>"));
 }
 
+// Ids share a 32-bit slot with 8 bits of hash, so they must fit in 24 bits.
+TEST(TokenizerTest, RejectsMoreWordsThanIdsCanHold) {
+  // "<unk>" and kMaxVocabulary - 1 empty lines.
+  const std::string at_limit = "<unk>" + std::string(Tokenizer::kMaxVocabulary, '\n');
+  auto largest = Tokenizer::FromVocabText(at_limit, "vocab.txt");
+  ASSERT_TRUE(largest.ok()) << largest.status();
+  EXPECT_EQ(largest->vocab_size(), static_cast<int64_t>(Tokenizer::kMaxVocabulary));
+  auto too_many = Tokenizer::FromVocabText(at_limit + "extra", "vocab.txt");
+  EXPECT_EQ(too_many.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(too_many.status().message(), HasSubstr("at most"));
+}
+
 TEST(TokenizerTest, CreateReadsAFile) {
   const auto path = std::filesystem::path(testing::TempDir()) / "tokenizer_test_vocab.txt";
   std::ofstream(path) << "<unk>\nhello\nworld";
