@@ -12,9 +12,10 @@
 // seconds it would have spent on misses over a recent window, and gives the
 // real cache the half-life of the best one.
 //
-// Not thread-safe (the registry calls it under its lock). Every call is
-// O(log n) (a few set updates per shadow); PickVictim also skips k models at
-// O(1) each. Keeps a few dozen bytes per model it has ever seen.
+// Not thread-safe (the registry calls it under its lock). A hit is O(1)
+// amortized (a state update per shadow); a miss and PickVictim are amortized
+// O(log n) (lazy heaps, decayed_value_order.h), and PickVictim skips k models
+// at O(log n) each. Keeps a few dozen bytes per model it has ever seen.
 #pragma once
 
 #include <memory>
