@@ -12,10 +12,11 @@
 // seconds it would have spent on misses over a recent window, and gives the
 // real cache the half-life of the best one.
 //
-// Not thread-safe (the registry calls it under its lock). A hit is O(1)
-// amortized (a state update per shadow); a miss and PickVictim are amortized
-// O(log n) (lazy heaps, decayed_value_order.h), and PickVictim skips k models
-// at O(log n) each. Keeps a few dozen bytes per model it has ever seen.
+// Not thread-safe (the registry calls it under its lock). An access costs O(1)
+// in each cache (real or shadow) that holds the model and amortized O(log n)
+// in each that must evict for it (lazy heaps, decayed_value_order.h);
+// PickVictim is amortized O(log n), plus O(log n) per model it skips. Keeps a
+// few dozen bytes per model it has ever seen.
 #pragma once
 
 #include <memory>
