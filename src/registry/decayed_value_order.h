@@ -73,9 +73,7 @@ class DecayedValueOrder {
     uint64_t sequence;  // live iff equal to states_[id].entry
   };
   // std heaps are max-heaps: "after" puts the lowest (key, id) on top.
-  static bool After(const Entry& a, const Entry& b) {
-    return a.key != b.key ? a.key > b.key : a.id > b.id;
-  }
+  static bool After(const Entry& a, const Entry& b) { return a.key != b.key ? a.key > b.key : a.id > b.id; }
 
   State& StateOf(uint32_t id);
   void Push(uint32_t id);

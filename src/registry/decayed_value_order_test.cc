@@ -14,7 +14,9 @@ namespace {
 
 constexpr uint32_t kA = 0, kB = 1, kC = 2;
 
-uint32_t First(DecayedValueOrder& order) { return *order.FirstWhere([](uint32_t) { return true; }); }
+uint32_t First(DecayedValueOrder& order) {
+  return *order.FirstWhere([](uint32_t) { return true; });
+}
 
 // The whole eviction order, read by refusing every candidate (which must
 // leave the order as it was).
