@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,10 +59,9 @@ class AdaptiveGdsfPolicy final : public EvictionPolicy {
   }
 
   std::optional<std::string> PickVictim(absl::FunctionRef<bool(std::string_view)> evictable) override {
-    for (const auto& [key, id] : real_.order()) {
-      if (evictable(models_[id].name)) return models_[id].name;
-    }
-    return std::nullopt;
+    std::optional<uint32_t> id = real_.FirstWhere([&](uint32_t m) { return evictable(models_[m].name); });
+    if (!id.has_value()) return std::nullopt;
+    return models_[*id].name;
   }
 
  private:
@@ -129,9 +129,8 @@ void AdaptiveGdsfPolicy::Replay(Shadow& shadow, uint32_t id, double forget) {
   shadow.order.Add(id);
   shadow.used_bytes += m.bytes;
   while (shadow.used_bytes > used_bytes_ && shadow.order.resident_count() > 1) {
-    auto victim = shadow.order.order().begin();
-    if (victim->second == id) ++victim;
-    const uint32_t v = victim->second;
+    // The model just loaded is never its own victim.
+    const uint32_t v = *shadow.order.FirstWhere([id](uint32_t m) { return m != id; });
     shadow.order.Remove(v);
     shadow.used_bytes -= models_[v].bytes;
   }

@@ -12,9 +12,11 @@
 // seconds it would have spent on misses over a recent window, and gives the
 // real cache the half-life of the best one.
 //
-// Not thread-safe (the registry calls it under its lock). Every call is
-// O(log n) (a few set updates per shadow); PickVictim also skips k models at
-// O(1) each. Keeps a few dozen bytes per model it has ever seen.
+// Not thread-safe (the registry calls it under its lock). An access costs O(1)
+// in each cache (real or shadow) that holds the model and amortized O(log n)
+// in each that must evict for it (lazy heaps, decayed_value_order.h);
+// PickVictim is amortized O(log n), plus O(log n) per model it skips. Keeps a
+// few dozen bytes per model it has ever seen.
 #pragma once
 
 #include <memory>

@@ -2,11 +2,10 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <set>
 #include <string>
 #include <vector>
 
-#include "absl/container/node_hash_map.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
 
 namespace modelmux {
@@ -20,6 +19,8 @@ constexpr double kBytesPerMiB = 1024.0 * 1024.0;
 // A model whose load took no measurable time still has some miss cost; this
 // keeps its priority ordered by frequency and size rather than all equal.
 constexpr double kMinLoadSeconds = 1e-6;
+// Stale heap entries may reach about twice the live ones before a compaction.
+constexpr size_t kSlackEntries = 64;
 
 class GdsfPolicy final : public EvictionPolicy {
  public:
@@ -28,88 +29,175 @@ class GdsfPolicy final : public EvictionPolicy {
   void OnInsert(std::string_view model, const ResidentModel& info,
                 std::chrono::steady_clock::time_point /*now*/) override {
     ForgetPicks();
-    auto [it, inserted] = entries_.try_emplace(AbslView(model));
-    Entry& e = it->second;
-    e.value = std::max(info.load_seconds, kMinLoadSeconds) /
+    auto [it, inserted] = slot_of_.try_emplace(AbslView(model), 0);
+    if (inserted) it->second = NewSlot(model);
+    Slot& s = slots_[it->second];
+    s.value = std::max(info.load_seconds, kMinLoadSeconds) /
               (static_cast<double>(std::max<int64_t>(info.bytes, 1)) / kBytesPerMiB);
-    e.frequency = inserted ? 1 : e.frequency + 1;
-    Reprioritize(it->first, e, inserted);
+    s.frequency = inserted ? 1 : s.frequency + 1;
+    Reprioritize(it->second);
   }
 
   void OnAccess(std::string_view model, std::chrono::steady_clock::time_point /*now*/) override {
     ForgetPicks();
-    auto it = entries_.find(AbslView(model));
-    if (it == entries_.end()) return;
-    ++it->second.frequency;
-    Reprioritize(it->first, it->second, /*inserted=*/false);
+    auto it = slot_of_.find(AbslView(model));
+    if (it == slot_of_.end()) return;
+    ++slots_[it->second].frequency;
+    Reprioritize(it->second);
   }
 
   void OnRemove(std::string_view model) override {
-    auto it = entries_.find(AbslView(model));
-    if (it == entries_.end()) return;
-    // Only an eviction ages the cache; an operator's unload says nothing
-    // about what the remaining models are worth.
-    if (it->second.picked) inflation_ = std::max(inflation_, it->second.position->priority);
-    order_.erase(it->second.position);
-    entries_.erase(it);
+    auto it = slot_of_.find(AbslView(model));
+    if (it == slot_of_.end()) return;
+    const uint32_t slot = it->second;
+    slot_of_.erase(it);
+    Free(slot);
   }
 
-  std::optional<std::string> PickVictim(absl::FunctionRef<bool(std::string_view)> evictable) override {
-    for (const Key& key : order_) {
-      if (!evictable(*key.model)) continue;
-      Entry& e = entries_.find(*key.model)->second;
-      e.picked = true;
-      picked_.push_back(*key.model);
-      return *key.model;
-    }
-    return std::nullopt;
-  }
+  std::optional<std::string> PickVictim(absl::FunctionRef<bool(std::string_view)> evictable) override;
 
  private:
+  // The order is (priority, sequence) ascending; ties: the least recently
+  // prioritized goes first.
   struct Key {
-    double priority;
-    uint64_t sequence;  // ties: the least recently prioritized goes first
-    const std::string* model;
+    double priority = 0;
+    uint64_t sequence = 0;  // unique: 0 is none
     bool operator<(const Key& other) const {
       return priority != other.priority ? priority < other.priority : sequence < other.sequence;
     }
   };
-  struct Entry {
+  struct Slot {
+    std::string name;
     double value = 0;  // load seconds per MiB
     uint64_t frequency = 0;
+    Key key;              // current
+    Key entry;            // of its live heap entry (≤ key); 0 when free
     bool picked = false;  // returned by PickVictim since the last insert/access
-    std::set<Key>::iterator position;
   };
+  struct Entry {
+    Key key;
+    uint32_t slot;
+  };
+  static bool After(const Entry& a, const Entry& b) { return b.key < a.key; }
 
-  void Reprioritize(const std::string& model, Entry& e, bool inserted) {
-    Key key{inflation_ + static_cast<double>(e.frequency) * e.value, next_sequence_++, &model};
-    if (inserted) {
-      e.position = order_.insert(key).first;
-      return;
-    }
-    // Re-keying the node in place avoids an allocation per access.
-    auto node = order_.extract(e.position);
-    node.value() = key;
-    e.position = order_.insert(std::move(node)).position;
-  }
+  uint32_t NewSlot(std::string_view model);
+  void Free(uint32_t slot);
+  void Reprioritize(uint32_t slot);
+  void Push(uint32_t slot);
+  bool SettleTop();
+  void CompactIfSparse();
+  void ForgetPicks();
 
-  // The registry evicts the models it picked before it calls anything else;
-  // a pick still outstanding at the next insert or access was abandoned (no
-  // room could be made), and must not age the cache if unloaded later.
-  void ForgetPicks() {
-    for (const std::string& model : picked_) {
-      if (auto it = entries_.find(AbslView(model)); it != entries_.end()) it->second.picked = false;
-    }
-    picked_.clear();
-  }
-
-  // node_hash_map: keys (viewed by order_) stay put when the map rehashes.
-  absl::node_hash_map<std::string, Entry> entries_;
-  std::set<Key> order_;
+  absl::flat_hash_map<std::string, uint32_t> slot_of_;
+  std::vector<Slot> slots_;
+  std::vector<uint32_t> free_slots_;
+  // A lazy min-heap, as in decayed_value_order.h: an access only raises a
+  // model's key, so its entry is re-keyed only when it reaches the top.
+  std::vector<Entry> heap_;
+  std::vector<Entry> refused_;  // scratch for PickVictim
   std::vector<std::string> picked_;
   double inflation_ = 0;  // L: the priority of the last evicted model
-  uint64_t next_sequence_ = 0;
+  uint64_t next_sequence_ = 1;
 };
+
+std::optional<std::string> GdsfPolicy::PickVictim(absl::FunctionRef<bool(std::string_view)> evictable) {
+  std::optional<std::string> victim;
+  while (SettleTop()) {
+    Slot& s = slots_[heap_.front().slot];
+    if (evictable(s.name)) {
+      s.picked = true;
+      picked_.push_back(s.name);
+      victim = s.name;
+      break;
+    }
+    std::pop_heap(heap_.begin(), heap_.end(), After);
+    refused_.push_back(heap_.back());
+    heap_.pop_back();
+  }
+  for (const Entry& e : refused_) {
+    heap_.push_back(e);
+    std::push_heap(heap_.begin(), heap_.end(), After);
+  }
+  refused_.clear();
+  return victim;
+}
+
+uint32_t GdsfPolicy::NewSlot(std::string_view model) {
+  uint32_t slot = static_cast<uint32_t>(slots_.size());
+  if (free_slots_.empty()) {
+    slots_.emplace_back();
+  } else {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  }
+  slots_[slot] = Slot{};
+  slots_[slot].name = std::string(model);
+  return slot;
+}
+
+void GdsfPolicy::Free(uint32_t slot) {
+  Slot& s = slots_[slot];
+  // Only an eviction ages the cache; an operator's unload says nothing
+  // about what the remaining models are worth.
+  if (s.picked) inflation_ = std::max(inflation_, s.key.priority);
+  const uint64_t entry = s.entry.sequence;
+  s = Slot{};  // its heap entry, wherever it is, is stale from now on
+  free_slots_.push_back(slot);
+  if (!heap_.empty() && heap_.front().key.sequence == entry) {
+    std::pop_heap(heap_.begin(), heap_.end(), After);
+    heap_.pop_back();
+  } else {
+    CompactIfSparse();
+  }
+}
+
+void GdsfPolicy::Reprioritize(uint32_t slot) {
+  Slot& s = slots_[slot];
+  s.key = Key{inflation_ + static_cast<double>(s.frequency) * s.value, next_sequence_++};
+  // The priority only falls if a reload measured a lower value: then the
+  // live entry would sort too late, and a fresh one replaces it.
+  if (s.entry.sequence == 0 || s.key < s.entry) {
+    Push(slot);
+    CompactIfSparse();
+  }
+}
+
+void GdsfPolicy::Push(uint32_t slot) {
+  slots_[slot].entry = slots_[slot].key;
+  heap_.push_back(Entry{slots_[slot].key, slot});
+  std::push_heap(heap_.begin(), heap_.end(), After);
+}
+
+// Drops or re-keys stale tops until the top is live and current (then it is
+// the lowest of all resident models). False when none is resident.
+bool GdsfPolicy::SettleTop() {
+  while (!heap_.empty()) {
+    const Entry top = heap_.front();
+    const Slot& s = slots_[top.slot];
+    if (top.key.sequence == s.key.sequence) return true;
+    std::pop_heap(heap_.begin(), heap_.end(), After);
+    heap_.pop_back();
+    if (top.key.sequence == s.entry.sequence) Push(top.slot);
+  }
+  return false;
+}
+
+void GdsfPolicy::CompactIfSparse() {
+  if (heap_.size() <= 2 * slot_of_.size() + kSlackEntries) return;
+  std::erase_if(heap_, [this](const Entry& e) { return e.key.sequence != slots_[e.slot].entry.sequence; });
+  for (Entry& e : heap_) e.key = slots_[e.slot].entry = slots_[e.slot].key;
+  std::make_heap(heap_.begin(), heap_.end(), After);
+}
+
+// The registry evicts the models it picked before it calls anything else;
+// a pick still outstanding at the next insert or access was abandoned (no
+// room could be made), and must not age the cache if unloaded later.
+void GdsfPolicy::ForgetPicks() {
+  for (const std::string& model : picked_) {
+    if (auto it = slot_of_.find(AbslView(model)); it != slot_of_.end()) slots_[it->second].picked = false;
+  }
+  picked_.clear();
+}
 
 }  // namespace
 

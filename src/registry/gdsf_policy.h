@@ -8,8 +8,10 @@
 // last evicted model: models that are not used fall behind the newly loaded
 // ones as L grows, which ages out formerly hot models without any timer.
 //
-// Not thread-safe (the registry calls it under its lock). Insert, access and
-// remove are O(log n); PickVictim is O(log n + k) in the k models it skips.
+// Not thread-safe (the registry calls it under its lock). An access is O(1)
+// amortized (a lazy heap re-keys a model only when it reaches the top);
+// insert, remove and PickVictim are amortized O(log n), plus O(log n) for each
+// model PickVictim skips.
 #pragma once
 
 #include <memory>

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "registry/policy_test_fixture.h"
 
@@ -62,6 +63,60 @@ TEST_F(GdsfPolicyTest, AbandonedPickDoesNotAge) {
   policy_->OnRemove("b");  // later unloaded by an operator: L stays 0
   Insert("c");             // 1 (it would tie at 2 with "a", older, had L become 1)
   EXPECT_EQ(Evict(), "c");
+}
+
+// Accesses raise priorities without re-sorting at once; the order still
+// follows the current ones, and a refused model is skipped, not dropped.
+TEST_F(GdsfPolicyTest, OrderFollowsAccessesAndKeepsRefusedModels) {
+  Insert("a");
+  Insert("b");
+  Insert("c");
+  Access("a", 2);  // 3
+  Access("b");     // 2; c: 1
+  auto except_c = [](std::string_view m) { return m != "c"; };
+  EXPECT_EQ(policy_->PickVictim(except_c), "b");
+  EXPECT_EQ(policy_->PickVictim(except_c), "b");
+  EXPECT_EQ(Evict(), "c");  // L = 1
+  EXPECT_EQ(Evict(), "b");  // L = 2
+  EXPECT_EQ(Evict(), "a");
+  EXPECT_EQ(policy_->PickVictim(AnyModel), std::nullopt);
+}
+
+// A reload measured as cheaper per byte lowers the priority: the model goes
+// first at once, before models whose priorities have not moved.
+TEST_F(GdsfPolicyTest, ReloadThatLowersTheValueMovesTheModelForward) {
+  Insert("a", 1);
+  Access("a", 2);  // 3
+  Insert("b", 1);  // 1
+  ASSERT_EQ(policy_->PickVictim(AnyModel), "b");
+  Insert("a", 8);  // 4 uses × 1 s / 8 MiB = 0.5
+  EXPECT_EQ(Evict(), "a");
+  EXPECT_EQ(Evict(), "b");
+}
+
+// A model unloaded and loaded again starts afresh; the entries its first
+// life left behind neither stand for it nor for a model reusing its slot.
+TEST_F(GdsfPolicyTest, UnloadedModelsLeaveNothingBehind) {
+  std::vector<std::string> names;
+  for (int i = 0; i < 300; ++i) names.push_back("m" + std::to_string(i));
+  for (const std::string& name : names) Insert(name);
+  for (size_t i = 0; i < names.size(); ++i) Access(names[i], 1 + static_cast<int>(i % 5));
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i % 3 != 0) policy_->OnRemove(names[i]);  // unloads: L stays 0
+  }
+  Insert("again");   // priority 1: the lowest
+  Insert(names[1]);  // 1, newer
+  EXPECT_EQ(Evict(), "again");
+  EXPECT_EQ(Evict(), names[1]);
+  // The rest by priority 2 + i % 5 (L is 1 now), ties in the order of access.
+  std::vector<std::string> rest;
+  for (int uses = 1; uses <= 5; ++uses) {
+    for (size_t i = 0; i < names.size(); i += 3) {
+      if (1 + static_cast<int>(i % 5) == uses) rest.push_back(names[i]);
+    }
+  }
+  for (const std::string& expected : rest) EXPECT_EQ(Evict(), expected);
+  EXPECT_EQ(policy_->PickVictim(AnyModel), std::nullopt);
 }
 
 }  // namespace
