@@ -7,6 +7,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
+#include "registry/lazy_min_heap.h"
 
 namespace modelmux {
 namespace {
@@ -19,8 +20,6 @@ constexpr double kBytesPerMiB = 1024.0 * 1024.0;
 // A model whose load took no measurable time still has some miss cost; this
 // keeps its priority ordered by frequency and size rather than all equal.
 constexpr double kMinLoadSeconds = 1e-6;
-// Stale heap entries may reach about twice the live ones before a compaction.
-constexpr size_t kSlackEntries = 64;
 
 class GdsfPolicy final : public EvictionPolicy {
  public:
@@ -61,65 +60,42 @@ class GdsfPolicy final : public EvictionPolicy {
   // prioritized goes first.
   struct Key {
     double priority = 0;
-    uint64_t sequence = 0;  // unique: 0 is none
+    uint64_t sequence = 0;  // unique
     bool operator<(const Key& other) const {
       return priority != other.priority ? priority < other.priority : sequence < other.sequence;
     }
+    bool operator==(const Key& other) const = default;
   };
   struct Slot {
     std::string name;
     double value = 0;  // load seconds per MiB
     uint64_t frequency = 0;
-    Key key;              // current
-    Key entry;            // of its live heap entry (≤ key); 0 when free
+    Key key;
     bool picked = false;  // returned by PickVictim since the last insert/access
   };
-  struct Entry {
-    Key key;
-    uint32_t slot;
-  };
-  static bool After(const Entry& a, const Entry& b) { return b.key < a.key; }
 
   uint32_t NewSlot(std::string_view model);
   void Free(uint32_t slot);
   void Reprioritize(uint32_t slot);
-  void Push(uint32_t slot);
-  bool SettleTop();
-  void CompactIfSparse();
   void ForgetPicks();
 
   absl::flat_hash_map<std::string, uint32_t> slot_of_;
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_slots_;
-  // A lazy min-heap, as in decayed_value_order.h: an access only raises a
-  // model's key, so its entry is re-keyed only when it reaches the top.
-  std::vector<Entry> heap_;
-  std::vector<Entry> refused_;  // scratch for PickVictim
+  // Slots by key. An access only raises a model's priority, so it is O(1).
+  LazyMinHeap<Key> order_;
   std::vector<std::string> picked_;
   double inflation_ = 0;  // L: the priority of the last evicted model
   uint64_t next_sequence_ = 1;
 };
 
 std::optional<std::string> GdsfPolicy::PickVictim(absl::FunctionRef<bool(std::string_view)> evictable) {
-  std::optional<std::string> victim;
-  while (SettleTop()) {
-    Slot& s = slots_[heap_.front().slot];
-    if (evictable(s.name)) {
-      s.picked = true;
-      picked_.push_back(s.name);
-      victim = s.name;
-      break;
-    }
-    std::pop_heap(heap_.begin(), heap_.end(), After);
-    refused_.push_back(heap_.back());
-    heap_.pop_back();
-  }
-  for (const Entry& e : refused_) {
-    heap_.push_back(e);
-    std::push_heap(heap_.begin(), heap_.end(), After);
-  }
-  refused_.clear();
-  return victim;
+  const std::optional<uint32_t> slot = order_.FirstWhere([&](uint32_t s) { return evictable(slots_[s].name); });
+  if (!slot) return std::nullopt;
+  Slot& s = slots_[*slot];
+  s.picked = true;
+  picked_.push_back(s.name);
+  return s.name;
 }
 
 uint32_t GdsfPolicy::NewSlot(std::string_view model) {
@@ -140,53 +116,15 @@ void GdsfPolicy::Free(uint32_t slot) {
   // Only an eviction ages the cache; an operator's unload says nothing
   // about what the remaining models are worth.
   if (s.picked) inflation_ = std::max(inflation_, s.key.priority);
-  const uint64_t entry = s.entry.sequence;
-  s = Slot{};  // its heap entry, wherever it is, is stale from now on
+  s = Slot{};
   free_slots_.push_back(slot);
-  if (!heap_.empty() && heap_.front().key.sequence == entry) {
-    std::pop_heap(heap_.begin(), heap_.end(), After);
-    heap_.pop_back();
-  } else {
-    CompactIfSparse();
-  }
+  order_.Erase(slot);
 }
 
 void GdsfPolicy::Reprioritize(uint32_t slot) {
   Slot& s = slots_[slot];
   s.key = Key{inflation_ + static_cast<double>(s.frequency) * s.value, next_sequence_++};
-  // The priority only falls if a reload measured a lower value: then the
-  // live entry would sort too late, and a fresh one replaces it.
-  if (s.entry.sequence == 0 || s.key < s.entry) {
-    Push(slot);
-    CompactIfSparse();
-  }
-}
-
-void GdsfPolicy::Push(uint32_t slot) {
-  slots_[slot].entry = slots_[slot].key;
-  heap_.push_back(Entry{slots_[slot].key, slot});
-  std::push_heap(heap_.begin(), heap_.end(), After);
-}
-
-// Drops or re-keys stale tops until the top is live and current (then it is
-// the lowest of all resident models). False when none is resident.
-bool GdsfPolicy::SettleTop() {
-  while (!heap_.empty()) {
-    const Entry top = heap_.front();
-    const Slot& s = slots_[top.slot];
-    if (top.key.sequence == s.key.sequence) return true;
-    std::pop_heap(heap_.begin(), heap_.end(), After);
-    heap_.pop_back();
-    if (top.key.sequence == s.entry.sequence) Push(top.slot);
-  }
-  return false;
-}
-
-void GdsfPolicy::CompactIfSparse() {
-  if (heap_.size() <= 2 * slot_of_.size() + kSlackEntries) return;
-  std::erase_if(heap_, [this](const Entry& e) { return e.key.sequence != slots_[e.slot].entry.sequence; });
-  for (Entry& e : heap_) e.key = slots_[e.slot].entry = slots_[e.slot].key;
-  std::make_heap(heap_.begin(), heap_.end(), After);
+  order_.Set(slot, s.key);
 }
 
 // The registry evicts the models it picked before it calls anything else;
