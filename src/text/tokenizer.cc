@@ -134,32 +134,30 @@ void Tokenizer::BuildTable() {
   }
 }
 
+// The slot holding `word` (whose HashWord is `hash`), or the empty slot
+// where it would go. The table is never full, so the probe ends.
+size_t Tokenizer::Probe(std::string_view word, uint64_t hash) const {
+  const size_t mask = slots_.size() - 1;
+  const uint32_t tag = TagOf(hash);
+  size_t i = hash & mask;
+  for (uint32_t slot = slots_[i]; slot != 0; slot = slots_[i]) {
+    if ((slot & ~kIdMask) == tag && WordAt(slot & kIdMask) == word) break;
+    i = (i + 1) & mask;
+  }
+  return i;
+}
+
 void Tokenizer::Insert(uint32_t id, uint64_t hash) {
   const std::string_view word = WordAt(id);
   // Longer words are never looked up (see kMaxWordBytes).
   if (word.empty() || word.size() > kMaxWordBytes) return;
-  const size_t mask = slots_.size() - 1;
-  const uint32_t tag = TagOf(hash);
-  for (size_t i = hash & mask;; i = (i + 1) & mask) {
-    const uint32_t slot = slots_[i];
-    if (slot == 0) {
-      slots_[i] = tag | id;
-      return;
-    }
-    // The first occurrence of a repeated token keeps its id, as lookups must be stable.
-    if ((slot & ~kIdMask) == tag && WordAt(slot & kIdMask) == word) return;
-  }
+  // The first occurrence of a repeated token keeps its id, as lookups must be stable.
+  if (uint32_t& slot = slots_[Probe(word, hash)]; slot == 0) slot = TagOf(hash) | id;
 }
 
 int64_t Tokenizer::Find(std::string_view word) const {
-  const size_t mask = slots_.size() - 1;
-  const uint64_t hash = HashWord(word);
-  const uint32_t tag = TagOf(hash);
-  for (size_t i = hash & mask;; i = (i + 1) & mask) {
-    const uint32_t slot = slots_[i];
-    if (slot == 0) return kUnknownId;
-    if ((slot & ~kIdMask) == tag && WordAt(slot & kIdMask) == word) return slot & kIdMask;
-  }
+  const uint32_t slot = slots_[Probe(word, HashWord(word))];
+  return slot == 0 ? kUnknownId : slot & kIdMask;
 }
 
 int Tokenizer::Encode(std::string_view text, int max_tokens, std::vector<int64_t>* ids) const {

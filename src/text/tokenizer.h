@@ -74,6 +74,7 @@ class Tokenizer {
   void BuildTable();
   // Adds word `id`, whose HashWord is `hash`, unless its word is already there.
   void Insert(uint32_t id, uint64_t hash);
+  size_t Probe(std::string_view word, uint64_t hash) const;
   // The id of `word`, or kUnknownId.
   int64_t Find(std::string_view word) const;
   std::string_view WordAt(uint32_t id) const { return {text_.get() + words_[id].offset, words_[id].size}; }

@@ -7,8 +7,8 @@
 
 #include <chrono>
 #include <future>
-#include <system_error>
 #include <mutex>
+#include <system_error>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
