@@ -99,6 +99,7 @@ bool ModelRegistry::Reserve(Slot* slot, int64_t estimate, AfterUnlock& after) {
 void ModelRegistry::CompleteLoad(Slot* slot, std::unique_ptr<Model> model, double seconds,
                                  AfterUnlock& after) {
   const std::string name = slot->name;
+  const std::string backend = model->config().backend;
   const int64_t measured = std::max<int64_t>(0, model->MemoryBytes());
   int64_t over_budget = 0;
   bool unload_now = false;
@@ -136,7 +137,7 @@ void ModelRegistry::CompleteLoad(Slot* slot, std::unique_ptr<Model> model, doubl
     spdlog::warn("model {} measured {} and could not be made room for: {} over the memory budget", name,
                  FormatBytes(measured), FormatBytes(over_budget));
   }
-  if (options_.metrics != nullptr) options_.metrics->ObserveLoad(name, seconds);
+  if (options_.metrics != nullptr) options_.metrics->ObserveLoad(name, backend, seconds);
   if (unload_now) ScheduleUnload(slot);
 }
 

@@ -7,6 +7,7 @@
 #include "fmt/format.h"
 #include "frontend/http/json_writer.h"
 #include "frontend/http/request_target.h"
+#include "frontend/http/row_codec.h"
 
 namespace modelmux {
 namespace {
@@ -14,7 +15,8 @@ namespace {
 std::string EncodeInferResponse(const InferResponse& response, bool v2,
                                 const std::optional<std::string>& id) {
   const bool text = response.task == ModelTask::kTextClassification;
-  if (!v2) return EncodePredictions(response.classifications);
+  // issue 14: tabular and tensor models answer rows of numbers per row.
+  if (!v2) return text ? EncodePredictions(response.classifications) : EncodeRowPredictions(response.tensors);
   if (text) return EncodeV2Classifications(response.handle.name(), id, response.classifications);
   return EncodeV2Tensors(response.handle.name(), id, response.tensors);
 }
@@ -41,7 +43,7 @@ RouteResult StartInfer(InferenceServer& server, std::string model, DecodedInfer 
   request.texts = std::move(decoded.texts);
   request.top_k = decoded.top_k;
   request.tensors = std::move(decoded.tensors);
-  request.tensors_given = decoded.v2;
+  request.tensors_given = decoded.v2 || decoded.rows;  // issue 14: "instances" of numbers
   // The answer is encoded on the worker thread that finished the inference:
   // it is short work, and the labels it reads live only as long as the handle.
   server.Infer(std::move(request), [sink, v2 = decoded.v2, id = std::move(decoded.id)](
