@@ -18,9 +18,9 @@ using prometheus::Histogram;
 // Latency buckets from 50 µs to 10 s: warm inference sits at the low end,
 // cold loads at the high end.
 const Histogram::BucketBoundaries& LatencyBuckets() {
-  static const Histogram::BucketBoundaries kBuckets = {
-      0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-      0.025,   0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,     10};
+  static const Histogram::BucketBoundaries kBuckets = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+                                                       0.005,   0.01,   0.025,   0.05,   0.1,   0.25,
+                                                       0.5,     1,      2.5,     5,      10};
   return kBuckets;
 }
 
@@ -45,10 +45,11 @@ const Histogram::BucketBoundaries& LifecycleBuckets() {
 Metrics::Metrics(const Options& options)
     : options_(options),
       registry_(std::make_shared<prometheus::Registry>()),
-      load_wait_(BuildHistogram()
-                     .Name("modelmux_model_load_wait_seconds")
-                     .Help("Time requests waited for a model load to finish (cold starts and single-flight waits)")
-                     .Register(*registry_)),
+      load_wait_(
+          BuildHistogram()
+              .Name("modelmux_model_load_wait_seconds")
+              .Help("Time requests waited for a model load to finish (cold starts and single-flight waits)")
+              .Register(*registry_)),
       load_(BuildHistogram()
                 .Name("modelmux_model_load_seconds")
                 .Help("Time to load a model: fetch from the store, deserialize and warm up")

@@ -56,12 +56,14 @@ absl::Status ReadInstanceRows(simdjson::dom::array instances, Tensor& rows) {
   for (simdjson::dom::element item : instances) {
     simdjson::dom::array values;
     if (item.get_array().get(values) || values.size() == 0) {
-      return InvalidArgument(fmt::format("'instances[{}]' must be a non-empty array of numbers, like the first", row));
+      return InvalidArgument(
+          fmt::format("'instances[{}]' must be a non-empty array of numbers, like the first", row));
     }
     if (width < 0) width = static_cast<int64_t>(values.size());
     if (static_cast<int64_t>(values.size()) != width) {
-      return InvalidArgument(fmt::format("'instances[{}]' has {} values and 'instances[0]' has {}: rows must be equally long",
-                                         row, values.size(), width));
+      return InvalidArgument(
+          fmt::format("'instances[{}]' has {} values and 'instances[0]' has {}: rows must be equally long",
+                      row, values.size(), width));
     }
     for (simdjson::dom::element v : values) {
       double number = 0;

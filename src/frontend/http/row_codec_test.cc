@@ -55,7 +55,8 @@ Tensor Fp32(std::string name, std::vector<int64_t> shape, std::vector<float> val
 }
 
 TEST(RowCodecTest, PredictionsHaveOneEntryPerRow) {
-  EXPECT_EQ(EncodeRowPredictions({Fp32("probability", {2}, {0.25f, 0.75f})}), R"({"predictions":[0.25,0.75]})");
+  EXPECT_EQ(EncodeRowPredictions({Fp32("probability", {2}, {0.25f, 0.75f})}),
+            R"({"predictions":[0.25,0.75]})");
   EXPECT_EQ(EncodeRowPredictions({Fp32("probability", {2, 2}, {0.25f, 0.75f, 1, 0})}),
             R"({"predictions":[[0.25,0.75],[1,0]]})");
   EXPECT_EQ(EncodeRowPredictions({Fp32("a", {2}, {1, 2}), Fp32("b", {2, 1}, {3, 4})}),
