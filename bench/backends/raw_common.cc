@@ -40,7 +40,8 @@ nlohmann::json TimeCalls(const std::function<void()>& call, double seconds) {
           {"p99_us", h.Percentile(0.99) / 1e3}};
 }
 
-std::vector<nlohmann::json> HeldoutLines(const std::filesystem::path& heldout, const std::filesystem::path& dir) {
+std::vector<nlohmann::json> HeldoutLines(const std::filesystem::path& heldout,
+                                         const std::filesystem::path& dir) {
   std::vector<nlohmann::json> lines;
   std::ifstream in(heldout / (dir.filename().string() + ".jsonl"));
   for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));

@@ -24,8 +24,8 @@ int64_t RssBytes();  // of this process, from /proc/self/statm
 
 struct RawOptions {
   std::vector<std::filesystem::path> dirs;  // model directories of one store
-  std::filesystem::path heldout_dir;       // <store>/_heldout
-  std::string text;                        // text classifiers: the timed input
+  std::filesystem::path heldout_dir;        // <store>/_heldout
+  std::string text;                         // text classifiers: the timed input
   double seconds = 3;
   int batch_rows = 256;      // tabular: rows per batch call
   int density_copies = 100;  // loads of the first model kept at once
@@ -54,6 +54,7 @@ std::unique_ptr<RawKind> NewXGBoostKind(const RawOptions& options);
 nlohmann::json TimeCalls(const std::function<void()>& call, double seconds);
 
 // The held-out lines of the model in `dir`, parsed.
-std::vector<nlohmann::json> HeldoutLines(const std::filesystem::path& heldout, const std::filesystem::path& dir);
+std::vector<nlohmann::json> HeldoutLines(const std::filesystem::path& heldout,
+                                         const std::filesystem::path& dir);
 
 }  // namespace modelmux::bench

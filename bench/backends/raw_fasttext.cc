@@ -28,7 +28,9 @@ class FastTextKind final : public RawKind {
     Predict(*model, line_, 1);
     return model;
   }
-  void Forward(const Loaded& model) override { Predict(*static_cast<fasttext::FastText*>(model.get()), line_, 3); }
+  void Forward(const Loaded& model) override {
+    Predict(*static_cast<fasttext::FastText*>(model.get()), line_, 3);
+  }
 
   double Score(const std::filesystem::path& dir, const std::filesystem::path& heldout) override {
     fasttext::FastText model;

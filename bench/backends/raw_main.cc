@@ -9,6 +9,7 @@
 //   density:  resident bytes per model with --density-copies loads of the
 //             first model kept at once;
 //   tabular:  rows per second in batches of --batch-rows (one thread).
+// Linked with jemalloc and the server's options for it, as modelmux is.
 // Prints JSON.
 #include <cstdio>
 #include <fstream>
@@ -30,7 +31,9 @@ nlohmann::json TimeLoads(RawKind& kind, const std::vector<std::filesystem::path>
     h.Record(Ns(CLOCK_MONOTONIC) - t0);
     ms.push_back((Ns(CLOCK_MONOTONIC) - t0) / 1e6);
   }
-  return {{"models", h.count()}, {"load_ms_p50", h.Percentile(0.5) / 1e6}, {"load_ms_mean", h.mean() / 1e6},
+  return {{"models", h.count()},
+          {"load_ms_p50", h.Percentile(0.5) / 1e6},
+          {"load_ms_mean", h.mean() / 1e6},
           {"load_ms", ms}};
 }
 

@@ -24,7 +24,8 @@ std::vector<int64_t> Encode(const std::filesystem::path& dir, const std::string&
 at::Tensor Logits(torch::jit::Module& m, std::vector<int64_t> ids) {
   c10::InferenceMode guard;
   const auto n = static_cast<int64_t>(ids.size());
-  return m.forward({torch::tensor(ids, torch::kInt64).view({n}), torch::zeros({1}, torch::kInt64)}).toTensor();
+  return m.forward({torch::tensor(ids, torch::kInt64).view({n}), torch::zeros({1}, torch::kInt64)})
+      .toTensor();
 }
 
 class TorchScriptKind final : public RawKind {
@@ -58,7 +59,8 @@ class TorchScriptKind final : public RawKind {
     int right = 0;
     const std::vector<nlohmann::json> tickets = HeldoutLines(heldout, dir);
     for (const nlohmann::json& t : tickets) {
-      const int64_t best = Logits(m, tokenizer->Encode(t["text"].get<std::string>(), kMaxTokens)).argmax().item<int64_t>();
+      const int64_t best =
+          Logits(m, tokenizer->Encode(t["text"].get<std::string>(), kMaxTokens)).argmax().item<int64_t>();
       right += labels[best] == t["label"].get<std::string>();
     }
     return static_cast<double>(right) / tickets.size();

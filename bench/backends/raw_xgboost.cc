@@ -44,7 +44,8 @@ Rows ReadRows(const std::filesystem::path& heldout, const std::filesystem::path&
 const float* Predict(BoosterHandle booster, const float* data, int64_t n, int width) {
   char array[160];
   std::snprintf(array, sizeof(array),
-                R"({"data": [%)" PRIuPTR R"(, true], "shape": [%)" PRId64 R"(, %d], "typestr": "<f4", "version": 3})",
+                R"({"data": [%)" PRIuPTR R"(, true], "shape": [%)" PRId64
+                R"(, %d], "typestr": "<f4", "version": 3})",
                 reinterpret_cast<uintptr_t>(data), n, width);
   const bst_ulong* shape = nullptr;
   bst_ulong dims = 0;
@@ -79,7 +80,8 @@ class XGBoostKind final : public RawKind {
     while (static_cast<int>(batch.size()) < o.batch_rows * rows_.width) {
       batch.insert(batch.end(), rows_.x.begin(), rows_.x.end());
     }
-    nlohmann::json timed = TimeCalls([&] { Predict(model.get(), batch.data(), o.batch_rows, rows_.width); }, o.seconds);
+    nlohmann::json timed =
+        TimeCalls([&] { Predict(model.get(), batch.data(), o.batch_rows, rows_.width); }, o.seconds);
     timed["rows_per_call"] = o.batch_rows;
     timed["rows_per_cpu_second"] = o.batch_rows / (timed["cpu_us_per_call"].get<double>() / 1e6);
     return timed;
@@ -99,6 +101,8 @@ class XGBoostKind final : public RawKind {
 
 }  // namespace
 
-std::unique_ptr<RawKind> NewXGBoostKind(const RawOptions& options) { return std::make_unique<XGBoostKind>(options); }
+std::unique_ptr<RawKind> NewXGBoostKind(const RawOptions& options) {
+  return std::make_unique<XGBoostKind>(options);
+}
 
 }  // namespace modelmux::bench

@@ -32,6 +32,12 @@ class HeapMeter {
   // (negative when it freed more than it allocated); nullopt without jemalloc.
   std::optional<int64_t> NetBytes() const;
 
+  // What NetBytes() counts for one allocation of `requested` bytes beyond the
+  // pages it touches: jemalloc serves a large request from a size class up to
+  // 25% bigger (4.4 MB: 5 MiB), whose tail pages a program that writes only
+  // what it asked for never makes resident. 0 without jemalloc.
+  static int64_t UntouchedTail(int64_t requested);
+
  private:
   uint64_t allocated_ = 0;
   uint64_t deallocated_ = 0;

@@ -30,9 +30,18 @@ TEST(HeapMeterTest, CountsWhatIsKeptNotWhatIsFreed) {
   EXPECT_LT(*meter.NetBytes(), 64 << 10);
 }
 
+TEST(HeapMeterTest, UntouchedTailOfALargeSizeClass) {
+  if (!HeapMeter::Available()) GTEST_SKIP() << "the allocator is not jemalloc";
+  // 4.2 MiB is served from the 5 MiB class; small requests have no tail.
+  EXPECT_EQ(HeapMeter::UntouchedTail(4'404'020), 5 * (1 << 20) - 4'407'296);
+  EXPECT_EQ(HeapMeter::UntouchedTail(5 * (1 << 20)), 0);
+  EXPECT_EQ(HeapMeter::UntouchedTail(24), 0);
+}
+
 TEST(HeapMeterTest, NothingWithoutJemalloc) {
   if (HeapMeter::Available()) GTEST_SKIP() << "the allocator is jemalloc";
   EXPECT_FALSE(HeapMeter().NetBytes().has_value());
+  EXPECT_EQ(HeapMeter::UntouchedTail(4'404'020), 0);
 }
 
 }  // namespace

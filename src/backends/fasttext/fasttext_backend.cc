@@ -54,7 +54,7 @@ class FastTextBackend final : public Backend {
           absl::StrCat(path.string(), " holds word vectors (cbow or skipgram), not a supervised classifier"));
     }
     ASSIGN_OR_RETURN(std::unique_ptr<FastTextModel> model,
-                     FastTextModel::Create(path, dir / "labels.txt", config));
+                     FastTextModel::Create(path, dir / "labels.txt", layout, config));
     spdlog::debug(
         "loaded {}: {} labels, {} words, {:.2f} ms including one warm-up text", path.string(), layout.labels,
         layout.words,

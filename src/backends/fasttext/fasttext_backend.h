@@ -14,7 +14,9 @@
 //
 // Threads: loading and predicting run on the caller's thread; fastText starts
 // threads only to train. Memory: a model is charged the heap bytes its load
-// left allocated (backend/heap_meter.h); without jemalloc, its file size.
+// left allocated (backend/heap_meter.h), less the untouched size-class tails
+// of its big matrix arrays (whose sizes the layout check reads from the file);
+// without jemalloc, its file size.
 //
 // This header is free of libfasttext: only this folder includes it. The
 // backend and its models are thread-safe.

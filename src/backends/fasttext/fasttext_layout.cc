@@ -85,16 +85,18 @@ absl::Status CheckDictionary(LayoutReader& r, FastTextLayout& layout) {
   return r.Skip(std::max<int64_t>(pruned, 0), 8, "the pruned index");
 }
 
-absl::Status CheckQuantizer(LayoutReader& r) {
+absl::Status CheckQuantizer(LayoutReader& r, FastTextLayout& layout) {
   int32_t dim = 0, subquantizers = 0, sub_dim = 0, last_sub_dim = 0;
   RETURN_IF_ERROR(r.Read(&dim, "a quantizer"));
   RETURN_IF_ERROR(r.Read(&subquantizers, "a quantizer"));
   RETURN_IF_ERROR(r.Read(&sub_dim, "a quantizer"));
   RETURN_IF_ERROR(r.Read(&last_sub_dim, "a quantizer"));
-  return r.Skip(dim, kCentroidsPerSubquantizer * 4, "a quantizer's centroids");
+  RETURN_IF_ERROR(r.Skip(dim, kCentroidsPerSubquantizer * 4, "a quantizer's centroids"));
+  layout.arrays.push_back(dim * kCentroidsPerSubquantizer * 4);
+  return absl::OkStatus();
 }
 
-absl::Status CheckMatrix(LayoutReader& r, bool quantized) {
+absl::Status CheckMatrix(LayoutReader& r, bool quantized, FastTextLayout& layout) {
   uint8_t norms = 0;
   if (quantized) RETURN_IF_ERROR(r.Read(&norms, "a quantized matrix"));
   int64_t rows = 0, columns = 0;
@@ -103,14 +105,20 @@ absl::Status CheckMatrix(LayoutReader& r, bool quantized) {
   if (rows < 0 || columns < 0 || (columns > 0 && rows > std::numeric_limits<int64_t>::max() / columns)) {
     return r.Error(absl::StrCat("a matrix says ", rows, " x ", columns));
   }
-  if (!quantized) return r.Skip(rows * columns, 4, "a matrix");
+  if (!quantized) {
+    RETURN_IF_ERROR(r.Skip(rows * columns, 4, "a matrix"));
+    layout.arrays.push_back(rows * columns * 4);
+    return absl::OkStatus();
+  }
   int32_t code_bytes = 0;
   RETURN_IF_ERROR(r.Read(&code_bytes, "a quantized matrix"));
   RETURN_IF_ERROR(r.Skip(code_bytes, 1, "a quantized matrix's codes"));
-  RETURN_IF_ERROR(CheckQuantizer(r));
+  layout.arrays.push_back(code_bytes);
+  RETURN_IF_ERROR(CheckQuantizer(r, layout));
   if (norms == 0) return absl::OkStatus();
   RETURN_IF_ERROR(r.Skip(rows, 1, "a quantized matrix's norms"));
-  return CheckQuantizer(r);
+  layout.arrays.push_back(rows);
+  return CheckQuantizer(r, layout);
 }
 
 }  // namespace
@@ -140,9 +148,9 @@ absl::StatusOr<FastTextLayout> CheckFastTextLayout(const std::filesystem::path& 
   uint8_t quantized_input = 0, quantized_output = 0;
   RETURN_IF_ERROR(r.Read(&quantized_input, "the input matrix flag"));
   layout.quantized = quantized_input != 0;
-  RETURN_IF_ERROR(CheckMatrix(r, layout.quantized));
+  RETURN_IF_ERROR(CheckMatrix(r, layout.quantized, layout));
   RETURN_IF_ERROR(r.Read(&quantized_output, "the output matrix flag"));
-  RETURN_IF_ERROR(CheckMatrix(r, layout.quantized && quantized_output != 0));
+  RETURN_IF_ERROR(CheckMatrix(r, layout.quantized && quantized_output != 0, layout));
   if (r.remaining() != 0) return r.Error(absl::StrCat(r.remaining(), " bytes follow the model"));
   return layout;
 }

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -24,6 +25,9 @@ struct FastTextLayout {
   int32_t words = 0;
   int32_t labels = 0;
   bool quantized = false;
+  // Bytes of each matrix array libfasttext allocates in one piece (dense
+  // values, quantized codes and norms, centroids).
+  std::vector<int64_t> arrays;
 };
 
 // DataLoss naming the file, what is wrong and where, unless `path` is a whole

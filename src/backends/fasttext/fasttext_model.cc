@@ -35,6 +35,7 @@ void AppendLine(std::string_view text, int max_tokens, std::string& lines) {
 
 absl::StatusOr<std::unique_ptr<FastTextModel>> FastTextModel::Create(const std::filesystem::path& model_path,
                                                                      const std::filesystem::path& labels_path,
+                                                                     const FastTextLayout& layout,
                                                                      ModelConfig config) {
   const HeapMeter meter;
   auto model = std::unique_ptr<FastTextModel>(new FastTextModel(std::move(config)));
@@ -55,7 +56,13 @@ absl::StatusOr<std::unique_ptr<FastTextModel>> FastTextModel::Create(const std::
   }
   std::error_code ec;
   const auto file_bytes = static_cast<int64_t>(std::filesystem::file_size(model_path, ec));
-  model->memory_bytes_ = meter.NetBytes().value_or(ec ? 0 : file_bytes);
+  // The allocator's count, less the size-class tails of the big matrix
+  // arrays, which the model never touches (HeapMeter::UntouchedTail).
+  std::optional<int64_t> heap = meter.NetBytes();
+  if (heap.has_value()) {
+    for (int64_t bytes : layout.arrays) *heap -= HeapMeter::UntouchedTail(bytes);
+  }
+  model->memory_bytes_ = heap.value_or(ec ? 0 : file_bytes);
   return model;
 }
 

@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "backend/model.h"
+#include "backends/fasttext/fasttext_layout.h"
 
 namespace modelmux {
 
@@ -21,6 +22,7 @@ class FastTextModel final : public Model {
   // `labels_path` against it when that file exists, and classifies one text.
   static absl::StatusOr<std::unique_ptr<FastTextModel>> Create(const std::filesystem::path& model_path,
                                                                const std::filesystem::path& labels_path,
+                                                               const FastTextLayout& layout,
                                                                ModelConfig config);
 
   const ModelConfig& config() const override { return config_; }
