@@ -2,6 +2,7 @@
 #include <fasttext/fasttext.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cmath>
@@ -40,7 +41,9 @@ int ThreadCount() {
 class FastTextTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    trained_ = fs::path(::testing::TempDir()) / "fasttext_test_trained";
+    // Per process: ctest runs each test of the suite in a process of its own,
+    // possibly at the same time.
+    trained_ = fs::path(::testing::TempDir()) / ("fasttext_test_trained_" + std::to_string(getpid()));
     fs::remove_all(trained_);
     fs::create_directories(trained_);
     std::ofstream train(trained_ / "train.txt");
@@ -82,11 +85,14 @@ class FastTextTest : public ::testing::Test {
     ft.quantize(quantize);
     ft.saveModel((trained_ / "model.ftz").string());
   }
-  static void TearDownTestSuite() { fs::remove_all(trained_); }
+  static void TearDownTestSuite() {
+    fs::remove_all(trained_);
+    fs::remove_all(fs::path(::testing::TempDir()) / ("fasttext_test_" + std::to_string(getpid())));
+  }
 
   void SetUp() override {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::path(::testing::TempDir()) / "fasttext_test" / info->name();
+    dir_ = fs::path(::testing::TempDir()) / ("fasttext_test_" + std::to_string(getpid())) / info->name();
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }

@@ -1,6 +1,7 @@
 #include <dirent.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <xgboost/c_api.h>
 
 #include <atomic>
@@ -55,13 +56,13 @@ class XGBoostTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::path(::testing::TempDir()) / "xgboost_test" / info->name();
+    dir_ = fs::path(::testing::TempDir()) / ("xgboost_test_" + std::to_string(getpid())) / info->name();
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
   void TearDown() override {
     if (booster_ != nullptr) XGBoosterFree(booster_);
-    fs::remove_all(dir_);
+    fs::remove_all(dir_.parent_path());
   }
 
   // Trains a booster with XGBoost itself (names the features when asked) and
