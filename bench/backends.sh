@@ -46,7 +46,7 @@ for kind in torchscript fasttext-bin fasttext-ftz xgboost; do
   n="$copies"; [ "$backend" = xgboost ] && n=$((copies * 4))
   log "$kind: raw library"
   "$BIN/modelmux-bench-backends-raw" --backend "$backend" --heldout-dir "$store/_heldout" --text "$text" \
-    --seconds "$seconds" --density-copies "$n" "${dirs[@]/#/$store/}" > "$raw/$kind-raw.json"
+    --seconds "$seconds" --rounds "$rounds" --density-copies "$n" "${dirs[@]/#/$store/}" > "$raw/$kind-raw.json"
   log "$kind: server"
   python3 "$BENCH_DIR/backends/server_bench.py" --bin "$BIN" --store "$store" --backend "$backend" --text "$text" \
     --seconds "$seconds" --rounds "$rounds" --density-copies "$n" > "$raw/$kind-server.json"

@@ -27,6 +27,7 @@ struct RawOptions {
   std::filesystem::path heldout_dir;        // <store>/_heldout
   std::string text;                         // text classifiers: the timed input
   double seconds = 3;
+  int rounds = 3;
   int batch_rows = 256;      // tabular: rows per batch call
   int density_copies = 100;  // loads of the first model kept at once
 };

@@ -1,8 +1,9 @@
 // modelmux-bench-backends-raw: the raw-library baselines of bench/backends.sh.
 // For one store of one framework (TorchScript, fastText or XGBoost), with
 // nothing around the library, on one thread:
-//   load:     framework load + first inference of every model (after one
-//             untimed load that pays the library's start-up), ms;
+//   load:     framework load + first inference of every model, --rounds
+//             times (after one untimed load that pays the library's
+//             start-up; each model freed before the next load), ms;
 //   forward:  one request's call on the first model (a text, or one row),
 //             wall and CPU µs per call;
 //   quality:  held-out top-1 accuracy (text) or ROC AUC (tabular), mean;
@@ -21,15 +22,18 @@
 namespace modelmux::bench {
 namespace {
 
-nlohmann::json TimeLoads(RawKind& kind, const std::vector<std::filesystem::path>& dirs) {
+nlohmann::json TimeLoads(RawKind& kind, const std::vector<std::filesystem::path>& dirs, int rounds) {
   { RawKind::Loaded first = kind.Load(dirs.front()); }
   loadgen::LatencyHistogram h;
   std::vector<double> ms;
-  for (const auto& dir : dirs) {
-    const int64_t t0 = Ns(CLOCK_MONOTONIC);
-    RawKind::Loaded model = kind.Load(dir);
-    h.Record(Ns(CLOCK_MONOTONIC) - t0);
-    ms.push_back((Ns(CLOCK_MONOTONIC) - t0) / 1e6);
+  for (int round = 0; round < rounds; ++round) {
+    for (const auto& dir : dirs) {
+      const int64_t t0 = Ns(CLOCK_MONOTONIC);
+      RawKind::Loaded model = kind.Load(dir);
+      const int64_t t1 = Ns(CLOCK_MONOTONIC);
+      h.Record(t1 - t0);
+      ms.push_back((t1 - t0) / 1e6);
+    }
   }
   return {{"models", h.count()},
           {"load_ms_p50", h.Percentile(0.5) / 1e6},
@@ -58,7 +62,7 @@ int Run(const std::string& backend, const RawOptions& o) {
     return 2;
   }
   nlohmann::json out = {{"backend", backend}};
-  out["load"] = TimeLoads(*kind, o.dirs);
+  out["load"] = TimeLoads(*kind, o.dirs, o.rounds);
   {
     RawKind::Loaded model = kind->Load(o.dirs.front());
     out["forward"] = TimeCalls([&] { kind->Forward(model); }, o.seconds);
@@ -83,6 +87,7 @@ int main(int argc, char** argv) {
   app.add_option("--heldout-dir", o.heldout_dir, "The store's _heldout directory")->required();
   app.add_option("--text", o.text, "Text classifiers: the text of the timed call")->required();
   app.add_option("--seconds", o.seconds, "Seconds of timed calls")->capture_default_str();
+  app.add_option("--rounds", o.rounds, "Loads of every model")->capture_default_str();
   app.add_option("--batch-rows", o.batch_rows, "Tabular: rows per batch")->capture_default_str();
   app.add_option("--density-copies", o.density_copies, "Loads of the first model kept for density")
       ->capture_default_str();

@@ -44,7 +44,8 @@ def main():
     row("cold load: modelmux, client, ms p50", lambda r, s: f"{s['cold_load']['client_ms_p50']:.2f}")
     row("cold load: modelmux / raw", lambda r, s: f"{s['cold_load']['server_ms_p50'] / r['load']['load_ms_p50']:.2f} ×")
     row("forward: raw, CPU µs per call", lambda r, s: f"{r['forward']['cpu_us_per_call']:.1f}")
-    row("forward: modelmux worker, µs per request", lambda r, s: f"{s['warm']['inference_us']:.1f}")
+    row("forward: raw, wall µs per call (p50)", lambda r, s: f"{r['forward']['p50_us']:.1f}")
+    row("forward: modelmux worker, wall µs per request (mean)", lambda r, s: f"{s['warm']['inference_us']:.1f}")
     row("server CPU µs per request", lambda r, s: f"{s['warm']['server_cpu_us_per_request']:.1f}")
     row("server CPU − raw forward, µs", lambda r, s: f"{s['warm']['server_cpu_us_per_request'] - r['forward']['cpu_us_per_call']:.1f}")
     row("warm request p50 µs (one connection)", lambda r, s: f"{s['warm']['p50_us']:.0f}")
@@ -60,7 +61,8 @@ def main():
     p(f"{tenants} tenants per kind (`modelmux-make-store --tenants {tenants} --seed 42 --backends <kind>`, "
       "fastText .ftz with `--fasttext-quantize`): the TorchScript and fastText tenants are the same tenants with "
       "the same tickets. A text request is the loadgen's 64-word ticket; an XGBoost request one held-out row. "
-      f"Timed phases run {seconds} s, {rounds} rounds, medians; density loads {copies} copies of one model "
+      f"Timed phases run {seconds} s, {rounds} rounds, medians (cold loads: every model loaded {rounds} times, "
+      "raw and served); density loads {copies} copies of one model "
       f"({4 * int(copies)} for XGBoost). Raw: `modelmux-bench-backends-raw` (one thread, the library's own "
       "calls: `torch::jit::load` + forward, `FastText::loadModel` + `predictLine`, XGBoost's C API with "
       "`XGBoosterPredictFromDense`). Server: `bench/backends/server_bench.py` (cold loads through "
