@@ -49,6 +49,9 @@ def main():
     row("server CPU µs per request", lambda r, s: f"{s['warm']['server_cpu_us_per_request']:.1f}")
     row("server CPU − raw forward, µs", lambda r, s: f"{s['warm']['server_cpu_us_per_request'] - r['forward']['cpu_us_per_call']:.1f}")
     row("warm request p50 µs (one connection)", lambda r, s: f"{s['warm']['p50_us']:.0f}")
+    torch = data["torchscript"]
+    row("server CPU per request / TorchScript's",
+        lambda r, s: f"{s['warm']['server_cpu_us_per_request'] / torch['server']['warm']['server_cpu_us_per_request']:.2f} ×")
     row("rows per CPU second: raw (batches of 256)", lambda r, s: f"{r['extra']['rows_per_cpu_second'] / 1e6:.2f} M")
     row("rows per CPU second: modelmux (batches of 256)", lambda r, s: f"{s['batch']['rows_per_cpu_second'] / 1e6:.2f} M")
     row("rows per second: modelmux, 2 connections", lambda r, s: f"{s['batch']['rows_per_second'] / 1e6:.2f} M")
@@ -57,12 +60,15 @@ def main():
     row("density: modelmux, resident per model", lambda r, s: f"{s['density']['rss_bytes_per_model'] / 1e6:.2f} MB")
     row("density: modelmux, charged per model", lambda r, s: f"{s['density']['charged_bytes_per_model'] / 1e6:.2f} MB")
     row("models per GiB: raw / modelmux", lambda r, s: f"{r['density']['models_per_gib']:.0f} / {s['density']['models_per_gib']:.0f}")
+    row("models per GiB: modelmux / raw", lambda r, s: f"{s['density']['models_per_gib'] / r['density']['models_per_gib']:.2f} ×")
+    row("models per GiB in modelmux / TorchScript's",
+        lambda r, s: f"{s['density']['models_per_gib'] / torch['server']['density']['models_per_gib']:.1f} ×")
     p()
     p(f"{tenants} tenants per kind (`modelmux-make-store --tenants {tenants} --seed 42 --backends <kind>`, "
       "fastText .ftz with `--fasttext-quantize`): the TorchScript and fastText tenants are the same tenants with "
       "the same tickets. A text request is the loadgen's 64-word ticket; an XGBoost request one held-out row. "
       f"Timed phases run {seconds} s, {rounds} rounds, medians (cold loads: every model loaded {rounds} times, "
-      "raw and served); density loads {copies} copies of one model "
+      f"raw and served); density loads {copies} copies of one model "
       f"({4 * int(copies)} for XGBoost). Raw: `modelmux-bench-backends-raw` (one thread, the library's own "
       "calls: `torch::jit::load` + forward, `FastText::loadModel` + `predictLine`, XGBoost's C API with "
       "`XGBoosterPredictFromDense`). Server: `bench/backends/server_bench.py` (cold loads through "
