@@ -1,8 +1,9 @@
 """Server side of bench/backends.sh: one store of one framework served by
 modelmux, measured the way the raw baseline measures the library alone.
 
-  cold load   POST /v2/repository/models/{m}/load of every model, unloaded
-              between rounds (client wall ms; the server's own load seconds)
+  cold load   POST /v2/repository/models/{m}/load of every model, each
+              unloaded before the next load, as the raw baseline frees each
+              (client wall ms; the server's own load seconds)
   warm        modelmux-loadgen, one connection, one text (or one row) per
               request: requests/s, latency, server CPU µs per request (its
               /proc CPU time over the requests answered) and the worker's
@@ -105,6 +106,9 @@ def models_of(store):
 
 
 def cold_loads(s, models, rounds):
+    """Each model loaded, then unloaded before the next load, as the raw
+    baseline frees each model before its next load: both reuse the memory of
+    the model before (bench/cold-start.sh measures loads into fresh memory)."""
     client_ms, server_ms = [], []
     for _ in range(rounds):
         for m in models:
@@ -114,7 +118,6 @@ def cold_loads(s, models, rounds):
             client_ms.append((time.perf_counter() - t0) * 1e3)
             server_ms.append((s.metric("modelmux_model_load_seconds_sum") - before_sum)
                              / max(1, s.metric("modelmux_model_load_seconds_count") - before_count) * 1e3)
-        for m in models:
             s.ok("DELETE", f"/models/{m}")
     return {"client_ms_p50": statistics.median(client_ms), "server_ms_p50": statistics.median(server_ms),
             "loads": len(client_ms)}
