@@ -210,7 +210,8 @@ void InferenceServer::Finish(Job& job, std::chrono::nanoseconds queued, std::chr
                              absl::StatusOr<InferResponse> result) {
   const std::string& name = job.request.model;
   job.metrics->ObserveQueue(name, std::chrono::duration<double>(queued).count());
-  job.metrics->ObserveInference(name, job.model->config().backend, std::chrono::duration<double>(compute).count());
+  job.metrics->ObserveInference(name, job.model->config().backend,
+                                std::chrono::duration<double>(compute).count());
   job.metrics->CountInvocation(name, result.ok() ? "ok" : "error");
   if (!result.ok()) {
     job.handle = ModelHandle();
@@ -244,10 +245,10 @@ void InferenceServer::Run(Job& job, std::chrono::nanoseconds queued) {
       status = result.status();
     }
   } else if (!job.request.tensors_given) {
-    status = absl::InvalidArgumentError(absl::StrCat(
-        "model '", job.request.model, "' is a ", std::string(ModelTaskName(response.task)),
-        " model: send KServe V2 'inputs' (POST /v2/models/", job.request.model,
-        "/infer) or rows of numbers ({\"instances\": [[...], ...]})"));
+    status = absl::InvalidArgumentError(
+        absl::StrCat("model '", job.request.model, "' is a ", std::string(ModelTaskName(response.task)),
+                     " model: send KServe V2 'inputs' (POST /v2/models/", job.request.model,
+                     "/infer) or rows of numbers ({\"instances\": [[...], ...]})"));
   } else {
     absl::StatusOr<std::vector<Tensor>> result = model.Infer(job.request.tensors);
     if (result.ok()) response.tensors = *std::move(result);
@@ -257,7 +258,7 @@ void InferenceServer::Run(Job& job, std::chrono::nanoseconds queued) {
   const std::string& name = job.request.model;
   job.metrics->ObserveQueue(name, std::chrono::duration<double>(queued).count());
   job.metrics->ObserveInference(name, model.config().backend,
-                                 std::chrono::duration<double>(response.compute).count());
+                                std::chrono::duration<double>(response.compute).count());
   job.metrics->CountInvocation(name, status.ok() ? "ok" : "error");
   if (!status.ok()) {
     job.handle = ModelHandle();

@@ -77,9 +77,10 @@ class TorchScriptBackend final : public Backend {
                                                      "', not 'torchscript' (", dir.string(), ")"));
     }
     if (config.task == ModelTask::kTabular) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "config.json task is 'tabular'; the torchscript backend serves 'text-classification' and 'tensor' (",
-          dir.string(), ")"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("config.json task is 'tabular'; the torchscript backend serves 'text-classification' "
+                       "and 'tensor' (",
+                       dir.string(), ")"));
     }
     using Clock = std::chrono::steady_clock;
     const Clock::time_point start = Clock::now();
