@@ -9,6 +9,8 @@ classifiers and XGBoost churn models from one store, under one budget.
   what XGBoost itself predicted when the store was made).
 - The thread count with 500 models of each backend loaded (and each invoked)
   equals the count with one of each.
+- A corrupt fastText or XGBoost file fails that model alone (5xx naming the
+  file, FAILED with the reason); the others keep serving.
 
 The store is the ctest fixture integration_mixed_store (MODELMUX_MIXED_STORE).
 """
@@ -187,6 +189,38 @@ class MixedBackendsTest(unittest.TestCase):
                 self.assertEqual(metric(s.metrics(), "modelmux_loaded_models"), 3 * COPIES)
                 print(f"threads: {with_one} with one model of each backend, {with_all} with {COPIES} of each")
                 self.assertEqual(with_all, with_one)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def test_corrupt_fasttext_and_xgboost_artifacts_fail_alone(self):
+        """A broken model file fails that model (5xx naming the file, FAILED with
+        its reason) while the healthy models of every backend keep serving."""
+        tmp = tempfile.mkdtemp(prefix="modelmux-mixed-")
+        try:
+            broken = {"fasttext": "model.bin", "xgboost": "model.json"}
+            for backend, model_file in broken.items():
+                source = os.path.join(self.store, self.by_backend[backend][0])
+                for name, corrupt in ((f"good-{backend}", False), (f"broken-{backend}", True)):
+                    os.mkdir(os.path.join(tmp, name))
+                    for f in os.listdir(source):
+                        if corrupt and f == model_file:
+                            with open(os.path.join(tmp, name, f), "wb") as out:
+                                out.write(b"\x00not a model\n" * 100)
+                        else:
+                            os.symlink(os.path.join(source, f), os.path.join(tmp, name, f))
+            with Server(tmp, "--failure-backoff", "60000") as s:
+                for backend, model_file in broken.items():
+                    body = payload(self.store, self.by_backend[backend][0], backend)
+                    status, _, data = s.request("POST", f"/models/broken-{backend}/invoke", body)
+                    self.assertTrue(500 <= status < 600, f"{backend}: {status} {data!r}")
+                    assert_error_json(self, data, model_file)
+                    entry = s.index()[f"broken-{backend}"]
+                    self.assertEqual(entry["state"], "FAILED")
+                    self.assertIn(model_file, entry["reason"])
+                for backend in broken:
+                    body = payload(self.store, self.by_backend[backend][0], backend)
+                    self.assertEqual(len(s.json("POST", f"/models/good-{backend}/invoke", body)["predictions"]), 3)
+                self.assertEqual(s.status("GET", "/ping"), 200)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
