@@ -1,6 +1,7 @@
 // modelmux: wires the store, the backends (TorchScript, fastText, XGBoost), the
-// inference server and the HTTP front end together, then waits for SIGTERM/SIGINT and shuts down
-// gracefully: stop accepting, finish the requests in flight, exit 0.
+// inference server and the HTTP front end together, then waits for
+// SIGTERM/SIGINT and shuts down gracefully: stop accepting, finish the
+// requests in flight, exit 0.
 #include <pthread.h>
 #include <signal.h>
 
