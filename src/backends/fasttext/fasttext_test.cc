@@ -15,6 +15,7 @@
 
 #include "backend/model_config.h"
 #include "backends/fasttext/fasttext_backend.h"
+#include "spdlog/spdlog.h"
 
 namespace modelmux {
 namespace {
@@ -279,6 +280,10 @@ TEST_F(FastTextTest, ThreadCountDoesNotGrowWithModels) {
   std::vector<std::unique_ptr<Model>> models(kCallers * 10);
   // Sanitizer runtimes start a helper thread with the first thread created.
   std::thread([] {}).join();
+  // Loads log through spdlog, whose registry is made on first use inside the
+  // uninstrumented libspdlog: make it here, before the threads, or TSan sees
+  // the callers race on it (the server's main logs before any thread starts).
+  spdlog::default_logger_raw();
   const int before = ThreadCount();
   std::vector<std::thread> callers;
   std::latch loaded(kCallers), counted(kCallers);
