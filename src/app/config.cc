@@ -6,7 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/byte_size.h"
-#include "registry/policy_factory.h"
+#include "eviction/policy_factory.h"
 #include "server/inference_server.h"
 #include "server/warm_state.h"
 

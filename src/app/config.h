@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "registry/policy_factory.h"
+#include "eviction/policy_factory.h"
 #include "server/inference_server.h"
 
 namespace modelmux {

@@ -41,8 +41,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "backend/model.h"
+#include "eviction/eviction_policy.h"
 #include "metrics/metrics.h"
-#include "registry/eviction_policy.h"
 #include "runtime/load_pool.h"
 
 namespace modelmux {

@@ -27,7 +27,7 @@
 #include <cstdint>
 #include <string>
 
-#include "registry/eviction_policy.h"
+#include "eviction/eviction_policy.h"
 #include "sim/trace.h"
 
 namespace modelmux::sim {

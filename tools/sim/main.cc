@@ -15,7 +15,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_join.h"
 #include "common/byte_size.h"
-#include "registry/policy_factory.h"
+#include "eviction/policy_factory.h"
 #include "sim/azure_trace.h"
 #include "sim/suite.h"
 #include "sim/trace_generators.h"

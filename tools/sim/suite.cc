@@ -6,7 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_format.h"
-#include "registry/policy_factory.h"
+#include "eviction/policy_factory.h"
 
 namespace modelmux::sim {
 namespace {

@@ -2,7 +2,7 @@
 // offline reference, and the summaries the targets of issue 6 are read from.
 //
 // Thread-compatible. Policies are made fresh for each run by name through
-// NewEvictionPolicy (registry/policy_factory.h).
+// NewEvictionPolicy (eviction/policy_factory.h).
 #pragma once
 
 #include <cstdint>

@@ -1,11 +1,11 @@
-#include "registry/policy_factory.h"
+#include "eviction/policy_factory.h"
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "registry/adaptive_gdsf_policy.h"
-#include "registry/gdsf_policy.h"
-#include "registry/s3fifo_policy.h"
+#include "eviction/adaptive_gdsf_policy.h"
+#include "eviction/gdsf_policy.h"
+#include "eviction/s3fifo_policy.h"
 
 namespace modelmux {
 

@@ -16,7 +16,7 @@
 
 #include <memory>
 
-#include "registry/eviction_policy.h"
+#include "eviction/eviction_policy.h"
 
 namespace modelmux {
 

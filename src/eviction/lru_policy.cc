@@ -5,7 +5,7 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
-#include "registry/eviction_policy.h"
+#include "eviction/eviction_policy.h"
 
 namespace modelmux {
 namespace {

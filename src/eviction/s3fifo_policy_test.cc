@@ -1,4 +1,4 @@
-#include "registry/s3fifo_policy.h"
+#include "eviction/s3fifo_policy.h"
 
 #include <chrono>
 #include <string>

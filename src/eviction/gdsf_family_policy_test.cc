@@ -3,9 +3,9 @@
 #include <string_view>
 
 #include "absl/container/flat_hash_set.h"
-#include "registry/adaptive_gdsf_policy.h"
-#include "registry/gdsf_policy.h"
-#include "registry/policy_test_fixture.h"
+#include "eviction/adaptive_gdsf_policy.h"
+#include "eviction/gdsf_policy.h"
+#include "eviction/policy_test_fixture.h"
 
 namespace modelmux::testing_util {
 namespace {

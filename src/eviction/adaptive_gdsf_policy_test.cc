@@ -1,4 +1,4 @@
-#include "registry/adaptive_gdsf_policy.h"
+#include "eviction/adaptive_gdsf_policy.h"
 
 #include <chrono>
 #include <string>
@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
-#include "registry/policy_test_fixture.h"
+#include "eviction/policy_test_fixture.h"
 
 namespace modelmux::testing_util {
 namespace {

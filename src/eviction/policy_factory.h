@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "registry/eviction_policy.h"
+#include "eviction/eviction_policy.h"
 
 namespace modelmux {
 

@@ -23,7 +23,7 @@
 #include <utility>
 #include <vector>
 
-#include "registry/lazy_min_heap.h"
+#include "eviction/lazy_min_heap.h"
 
 namespace modelmux {
 

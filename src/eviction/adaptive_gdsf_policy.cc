@@ -1,4 +1,4 @@
-#include "registry/adaptive_gdsf_policy.h"
+#include "eviction/adaptive_gdsf_policy.h"
 
 #include <algorithm>
 #include <array>
@@ -9,7 +9,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
-#include "registry/decayed_value_order.h"
+#include "eviction/decayed_value_order.h"
 
 namespace modelmux {
 namespace {

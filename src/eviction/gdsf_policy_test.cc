@@ -1,11 +1,11 @@
-#include "registry/gdsf_policy.h"
+#include "eviction/gdsf_policy.h"
 
 #include <chrono>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "registry/policy_test_fixture.h"
+#include "eviction/policy_test_fixture.h"
 
 namespace modelmux::testing_util {
 namespace {

@@ -9,8 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "eviction/eviction_policy.h"
 #include "gtest/gtest.h"
-#include "registry/eviction_policy.h"
 
 namespace modelmux::testing_util {
 

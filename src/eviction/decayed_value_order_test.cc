@@ -1,4 +1,4 @@
-#include "registry/decayed_value_order.h"
+#include "eviction/decayed_value_order.h"
 
 #include <cmath>
 #include <optional>

@@ -3,8 +3,8 @@
 #include <string_view>
 
 #include "absl/container/flat_hash_set.h"
+#include "eviction/eviction_policy.h"
 #include "gtest/gtest.h"
-#include "registry/eviction_policy.h"
 
 namespace modelmux {
 namespace {

@@ -1,4 +1,4 @@
-#include "registry/policy_factory.h"
+#include "eviction/policy_factory.h"
 
 #include <algorithm>
 #include <string>

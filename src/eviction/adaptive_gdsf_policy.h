@@ -21,7 +21,7 @@
 
 #include <memory>
 
-#include "registry/eviction_policy.h"
+#include "eviction/eviction_policy.h"
 
 namespace modelmux {
 

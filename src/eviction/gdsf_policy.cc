@@ -1,4 +1,4 @@
-#include "registry/gdsf_policy.h"
+#include "eviction/gdsf_policy.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -7,7 +7,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
-#include "registry/lazy_min_heap.h"
+#include "eviction/lazy_min_heap.h"
 
 namespace modelmux {
 namespace {
