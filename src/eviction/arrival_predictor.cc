@@ -96,7 +96,11 @@ std::optional<double> ArrivalPredictor::NextBin(const Model& m, double after) co
     const int32_t day = DayOf(start);
     if (day - m.first_day < options_.min_days) continue;
     const int bin = std::min(bins_ - 1, static_cast<int>((start - day * kDay) / bin_seconds));
-    if (BinShare(m, bin, day) >= options_.min_daily_share) return start;
+    if (BinShare(m, bin, day) < options_.min_daily_share) continue;
+    // Only the start of a daily spell: its bin before is rarely used. (Within
+    // a spell, traffic is as (un)predictable as any steady traffic.)
+    const int prev_bin = bin == 0 ? bins_ - 1 : bin - 1;
+    if (BinShare(m, prev_bin, bin == 0 ? day - 1 : day) <= 1 - options_.min_daily_share) return start;
   }
   return std::nullopt;
 }

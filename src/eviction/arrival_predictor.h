@@ -10,8 +10,10 @@
 //   - time of day: the day is cut into bins; for each bin the predictor keeps
 //     the exponentially weighted share of past days (weight `day_decay` per
 //     day) on which the model was used in that bin. After `min_days` days, a
-//     bin used on at least `min_daily_share` of them is predicted to be used
-//     again, from its start (business hours, nightly jobs).
+//     bin used on at least `min_daily_share` of them, whose previous bin was
+//     used on at most 1 - min_daily_share, starts a daily spell: it is
+//     predicted to be used again, from its start (the first hour of business
+//     hours, a nightly job).
 // NextArrival is the earliest confident prediction after a time. Expected-
 // NextArrival also answers for models without a pattern, from their mean gap
 // (memoryless), so models can be compared by how soon they are needed.
@@ -37,7 +39,7 @@ struct ArrivalPredictorOptions {
   double gap_weight = 0.25;  // of the newest gap in the running means
   double bin_seconds = 1800;
   int min_days = 2;
-  double min_daily_share = 0.6;
+  double min_daily_share = 0.8;
   double day_decay = 0.7;
 };
 
