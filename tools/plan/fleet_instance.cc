@@ -21,7 +21,8 @@ FleetInstance::FleetInstance(const sim::Trace& trace,
       policy_(std::move(policy)),
       cache_(trace, shape.memory_budget_bytes),
       ready_at_(trace.models.size(), 0.0),
-      in_flight_(trace.models.size(), 0) {
+      in_flight_(trace.models.size(), 0),
+      rng_(1) {
   for (int c = 0; c < std::max(shape.cores, 1); ++c) workers_.push(0.0);
 }
 
@@ -39,10 +40,13 @@ void FleetInstance::AddCpu(double start, double seconds) {
 
 void FleetInstance::Load(uint32_t m, double t) {
   const sim::TraceModel& model = trace_.models[m];
+  const double seconds = shape_.load_noise_sigma > 0
+                             ? model.load_seconds * std::exp(shape_.load_noise_sigma * rng_.Normal())
+                             : model.load_seconds;
   ++result_.loads;
-  result_.cold_start_seconds += model.load_seconds;
-  AddCpu(t, model.load_seconds);
-  ready_at_[m] = t + model.load_seconds;
+  result_.cold_start_seconds += seconds;
+  AddCpu(t, seconds);
+  ready_at_[m] = t + seconds;
   if (!cache_.Cacheable(m)) return;  // served once, never kept
   // As the registry: only ready models without requests in flight go.
   std::optional<std::vector<uint32_t>> victims =
@@ -54,7 +58,7 @@ void FleetInstance::Load(uint32_t m, double t) {
     cache_.Drop(v);
   }
   cache_.Add(m);
-  policy_->OnInsert(model.name, ResidentModel{model.bytes, model.load_seconds}, sim::VirtualTime(t));
+  policy_->OnInsert(model.name, ResidentModel{model.bytes, seconds}, sim::VirtualTime(t));
 }
 
 FleetInstance::Served FleetInstance::Serve(uint32_t m, double t) {

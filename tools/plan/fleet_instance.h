@@ -15,6 +15,7 @@
 #include "eviction/eviction_policy.h"
 #include "plan/fleet_simulator.h"
 #include "sim/cache_state.h"
+#include "sim/random.h"
 #include "sim/trace.h"
 
 namespace modelmux::plan {
@@ -53,6 +54,7 @@ class FleetInstance {
   std::vector<int32_t> in_flight_;
   std::priority_queue<double, std::vector<double>, std::greater<double>> workers_;  // when each frees
   std::vector<double> cpu_per_minute_;                                              // busy core-seconds
+  sim::Rng rng_;                                                                    // load-time noise
   double stopped_at_ = -1;
   InstanceResult result_;
 };

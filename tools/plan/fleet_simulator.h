@@ -36,6 +36,9 @@ struct InstanceShape {
   int64_t memory_budget_bytes = int64_t{11} << 30;
   int cores = 4;
   double cpu_seconds_per_request = 53e-6;
+  // Each load's duration is the model's load time x lognormal(0, sigma): what
+  // the policy is told and what the load costs (a real load time varies).
+  double load_noise_sigma = 0;
 };
 
 struct FleetOptions {

@@ -24,7 +24,7 @@ uint32_t FullHash(uint32_t a) {
   a = (a + 0xd3a2646c) ^ (a << 9);
   a = (a + 0xfd7046c5) + (a << 3);
   a = (a ^ 0xb55a4f09) ^ (a >> 16);
-  return a;
+  return a * 3221225473u;
 }
 
 HashRing::HashRing(int servers, int weight) : weight_(weight), up_(servers, true), up_count_(servers) {
@@ -62,16 +62,16 @@ size_t HashRing::Closest(uint32_t hash) const {
   return dp <= dn ? prev : next;
 }
 
+uint32_t HashRing::KeyHash(std::string_view key) const { return up_count_ == 1 ? 0 : FullHash(Sdbm(key)); }
+
 int HashRing::Pick(std::string_view key) const {
   if (points_.empty()) return -1;
-  const uint32_t hash = up_count_ == 1 ? 0 : Sdbm(key);
-  return points_[Closest(hash)].server;
+  return points_[Closest(KeyHash(key))].server;
 }
 
 int HashRing::Pick(std::string_view key, absl::FunctionRef<bool(int)> eligible) const {
   if (points_.empty()) return -1;
-  const uint32_t hash = up_count_ == 1 ? 0 : Sdbm(key);
-  const size_t start = Closest(hash);
+  const size_t start = Closest(KeyHash(key));
   // HAProxy walks at most about one turn of the ring.
   for (size_t i = 0; i < points_.size(); ++i) {
     const int server = points_[(start + i) % points_.size()].server;

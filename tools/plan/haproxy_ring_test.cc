@@ -15,9 +15,21 @@ TEST(HashRingTest, HashFunctionsMatchHaproxys) {
   EXPECT_EQ(Sdbm("a"), 97u);
   EXPECT_EQ(Sdbm("ab"), 6363201u);
   EXPECT_EQ(Sdbm("m-001"), 824842545u);
-  EXPECT_EQ(FullHash(0), 1800329511u);
-  EXPECT_EQ(FullHash(1), 3028713910u);
-  EXPECT_EQ(FullHash(4096), 163709067u);  // server id 1, point 0
+  EXPECT_EQ(FullHash(0), 2874071335u);
+  EXPECT_EQ(FullHash(1), 881230262u);
+  EXPECT_EQ(FullHash(4096), 1237450891u);  // server id 1, point 0
+  EXPECT_EQ(FullHash(Sdbm("m-001")), 2971701512u);
+}
+
+// Where HAProxy 2.6.12 (Debian 12) with deploy/haproxy/modelmux.cfg and three
+// servers (ids 1-3) sent these names: the X-Modelmux-Instance of a
+// GET /models/{name} through scripts/fleet (300 of 300 names agreed).
+TEST(HashRingTest, RoutesAsTheRealHaproxyDid) {
+  const std::map<std::string, int> measured = {{"m-0000", 0}, {"m-0001", 1}, {"m-0002", 0}, {"m-0003", 0},
+                                               {"m-0007", 2}, {"m-0042", 0}, {"m-0099", 1}, {"m-0150", 0},
+                                               {"m-0201", 2}, {"m-0299", 0}};
+  HashRing ring(3);
+  for (const auto& [name, server] : measured) EXPECT_EQ(ring.Pick(name), server) << name;
 }
 
 TEST(HashRingTest, SpreadsModelsEvenlyEnough) {

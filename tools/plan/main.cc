@@ -17,6 +17,7 @@
 #include "common/byte_size.h"
 #include "eviction/policy_factory.h"
 #include "plan/csv_trace.h"
+#include "plan/haproxy_ring.h"
 #include "plan/planner.h"
 #include "plan/plot.h"
 #include "sim/azure_trace.h"
@@ -38,6 +39,7 @@ struct Flags {
   uint64_t seed = 1;
   int fleet = 0;
   bool json = false;
+  int routes = 0;
   PlanOptions plan;
 };
 
@@ -55,6 +57,9 @@ void AddFlags(CLI::App& app, Flags& f) {
   app.add_option("--load-mib-per-second", f.load_mib_per_second, "Load throughput past the fixed part")
       ->check(CLI::PositiveNumber);
   app.add_option("--load-jitter", f.load_jitter, "Sigma of the log-normal load time factor (drawn sizes)");
+  app.add_option("--load-noise", f.plan.fleet.shape.load_noise_sigma,
+                 "Sigma of a log-normal factor on each load's duration (the policy sees it)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--budget", f.budget, "Memory budget of an instance (--memory-budget)");
   app.add_option("--cores", f.plan.fleet.shape.cores, "Worker cores of an instance")
       ->check(CLI::Range(1, 1024));
@@ -81,6 +86,8 @@ void AddFlags(CLI::App& app, Flags& f) {
   app.add_option("--seed", f.seed, "Seed of the drawn model sizes");
   app.add_option("--fleet", f.fleet, "Simulate only a fleet of this size and print it per instance");
   app.add_flag("--json", f.json, "With --fleet: print JSON");
+  app.add_option("--routes", f.routes,
+                 "Print \"model instance\" for every model on a ring of this many, and stop");
   app.add_option("--out-dir", f.out_dir, "Write plan.md, plan.dat and plan.png (gnuplot) here");
 }
 
@@ -151,6 +158,12 @@ int Run(Flags& f) {
     return std::fprintf(stderr, "modelmux-plan: %s\n", std::string(trace.status().message()).c_str()), 1;
   std::fprintf(stderr, "modelmux-plan: %zu models, %zu requests, %s of models\n", trace->models.size(),
                trace->requests.size(), FormatBytes(trace->TotalModelBytes()).c_str());
+  if (f.routes > 0) {
+    HashRing ring(f.routes);
+    for (const sim::TraceModel& m : trace->models)
+      std::printf("%s mm%d\n", m.name.c_str(), ring.Pick(m.name));
+    return 0;
+  }
   if (f.fleet > 0) return PrintFleet(*trace, f);
   absl::StatusOr<Plan> plan = MakePlan(*trace, f.plan);
   if (!plan.ok())
