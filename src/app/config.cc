@@ -27,6 +27,20 @@ void AddWarmRestartFlags(CLI::App& app, Config& c) {
       ->check(CLI::Range(1, 86400));
 }
 
+// Predictive prewarming (issue 16); --prewarm-bytes goes to `bytes`.
+void AddPrewarmFlags(CLI::App& app, Config& c, std::string& bytes) {
+  app.add_flag("--prewarm", c.prewarm,
+               "Load models shortly before their predicted next request (only with an idle load pool and free "
+               "memory)");
+  app.add_option("--prewarm-bytes", bytes,
+                 "Bytes prewarmed models may hold before their first request (0: a tenth of --memory-budget)")
+      ->check(CheckByteSize);
+  app.add_option("--prewarm-loads-per-minute", c.prewarm_loads_per_minute, "Prewarm loads per minute at most")
+      ->check(CLI::Range(1, 6000));
+  app.add_option("--prewarm-lead", c.prewarm_lead_seconds, "Seconds before a predicted request its prewarm starts")
+      ->check(CLI::Range(1.0, 3600.0));
+}
+
 }  // namespace
 
 ParseOutcome ParseFlags(int argc, char** argv) {
@@ -65,6 +79,8 @@ ParseOutcome ParseFlags(int argc, char** argv) {
   app.add_option("--log-level", c.log_level, "Log level")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   AddWarmRestartFlags(app, c);
+  std::string prewarm_bytes = "0";
+  AddPrewarmFlags(app, c, prewarm_bytes);
 
   // S3 store and disk cache (issue 4).
   std::string disk_cache_budget = "10G";
@@ -109,6 +125,8 @@ ParseOutcome ParseFlags(int argc, char** argv) {
     outcome.exit_code = 2;
     outcome.message = "error: --memory-budget must be positive\n";
   }
+  c.prewarm_bytes = *ParseByteSize(prewarm_bytes);
+  if (c.prewarm_bytes == 0) c.prewarm_bytes = c.memory_budget_bytes / 10;
   return outcome;
 }
 

@@ -47,6 +47,11 @@ struct Config {
   int64_t disk_cache_budget_bytes = int64_t{10} << 30;
   int max_concurrent_downloads = 2;
   int refresh_interval_s = 0;  // 0: no background check of loaded models
+  // Predictive prewarming (issue 16).
+  bool prewarm = false;
+  int64_t prewarm_bytes = 0;  // 0: a tenth of the memory budget
+  int prewarm_loads_per_minute = 30;
+  double prewarm_lead_seconds = 60;
 };
 
 // Parses argv. On --help, or on a usage error, returns the text to print with

@@ -70,6 +70,20 @@ TEST(ConfigTest, WarmRestartFlags) {
   EXPECT_THAT(Parse({"--help"}).message, HasSubstr("--state-dir"));
 }
 
+TEST(ConfigTest, PrewarmFlags) {
+  ParseOutcome off = Parse({"--memory-budget", "1G"});
+  EXPECT_FALSE(off.config.prewarm);
+  EXPECT_EQ(off.config.prewarm_bytes, (int64_t{1} << 30) / 10);
+  ParseOutcome on = Parse({"--memory-budget", "1G", "--prewarm", "--prewarm-bytes", "200M",
+                           "--prewarm-loads-per-minute", "12", "--prewarm-lead", "30"});
+  ASSERT_FALSE(on.exit_now) << on.message;
+  EXPECT_TRUE(on.config.prewarm);
+  EXPECT_EQ(on.config.prewarm_bytes, int64_t{200} << 20);
+  EXPECT_EQ(on.config.prewarm_loads_per_minute, 12);
+  EXPECT_DOUBLE_EQ(on.config.prewarm_lead_seconds, 30);
+  EXPECT_TRUE(Parse({"--prewarm-loads-per-minute", "0"}).exit_now);
+}
+
 TEST(ConfigTest, PreloadFile) {
   auto path = std::filesystem::temp_directory_path() / "modelmux-preload-test.txt";
   std::ofstream(path) << "# hot tenants\nacme pin\n\nglobex   # comment\n";

@@ -40,6 +40,12 @@ absl::StatusOr<std::unique_ptr<InferenceServer>> MakeServer(const Config& config
   options.max_pending_loads = config.max_pending_loads;
   options.initial_failure_backoff = std::chrono::milliseconds(config.failure_backoff_ms);
   options.refresh_interval = std::chrono::seconds(config.refresh_interval_s);
+  if (config.prewarm) {
+    options.prewarm.emplace();
+    options.prewarm->max_bytes = config.prewarm_bytes;
+    options.prewarm->max_loads_per_minute = config.prewarm_loads_per_minute;
+    options.prewarm->lead_seconds = config.prewarm_lead_seconds;
+  }
   return InferenceServer::Create(std::move(options));
 }
 

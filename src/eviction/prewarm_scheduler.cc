@@ -108,6 +108,12 @@ void PrewarmScheduler::OnPrewarmed(uint32_t id, int64_t bytes, double now, doubl
   s.protect_until = predicted + options_.protect_seconds;
 }
 
+void PrewarmScheduler::Resize(uint32_t id, int64_t bytes) {
+  if (id >= state_.size() || !state_[id].unused) return;
+  unused_bytes_ += bytes - state_[id].unused_bytes;
+  state_[id].unused_bytes = bytes;
+}
+
 void PrewarmScheduler::OnRemoved(uint32_t id) {
   if (id >= state_.size() || !state_[id].unused) return;
   State& s = state_[id];

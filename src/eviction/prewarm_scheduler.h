@@ -75,6 +75,9 @@ class PrewarmScheduler {
   bool Admits(int64_t bytes, double now);
   // A prewarm of `id` (`bytes`) started at `now` for `predicted`.
   void OnPrewarmed(uint32_t id, int64_t bytes, double now, double predicted);
+  // A prewarmed, unused model's size turned out to be `bytes` (its load's
+  // measurement replacing the estimate). No-op for other models.
+  void Resize(uint32_t id, int64_t bytes);
   // `id` left memory (evicted or unloaded); a prewarmed, unused one is wasted.
   void OnRemoved(uint32_t id);
 

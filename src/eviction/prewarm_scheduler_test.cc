@@ -60,6 +60,10 @@ TEST(PrewarmSchedulerTest, BudgetsBoundBytesAndLoadsPerMinute) {
   EXPECT_FALSE(s.Admits(10, 20));  // two loads in the last minute
   EXPECT_TRUE(s.Admits(10, 61));   // the first has aged out
   EXPECT_FALSE(s.Admits(50, 61));  // 60 bytes unused + 50 > 100
+  s.Resize(2, 10);                 // measured smaller than estimated
+  EXPECT_TRUE(s.Admits(50, 61));
+  s.Resize(3, 1000);  // not prewarmed: no-op
+  EXPECT_EQ(s.unused_bytes(), 40);
 }
 
 TEST(PrewarmSchedulerTest, UnfulfilledPredictionsStopAfterMaxMisses) {

@@ -8,7 +8,9 @@
 #include "absl/strings/str_cat.h"
 #include "common/model_name.h"
 #include "common/status_macros.h"
+#include "metrics/prewarm_metrics.h"
 #include "server/preloader.h"
+#include "server/prewarmer.h"
 #include "spdlog/spdlog.h"
 
 namespace modelmux {
@@ -94,6 +96,12 @@ InferenceServer::InferenceServer(Options& options)
   if (options.refresh_interval.count() > 0) {
     refresher_ = std::make_unique<PeriodicTask>(options.refresh_interval, [this] { RefreshChangedModels(); });
   }
+  if (options.prewarm.has_value()) {
+    prewarm_metrics_ = std::make_unique<PrewarmMetrics>(metrics_->registry());
+    prewarmer_ = std::make_unique<Prewarmer>(Prewarmer::Options{*options.prewarm, {}}, registry_.get(),
+                                             load_pool_.get(), prewarm_metrics_.get());
+    prewarm_task_ = std::make_unique<PeriodicTask>(std::chrono::seconds(1), [this] { prewarmer_->Tick(); });
+  }
 }
 
 InferenceServer::~InferenceServer() { Shutdown(); }
@@ -125,6 +133,7 @@ void InferenceServer::Infer(InferRequest request, InferCallback done) {
     return;
   }
   std::string name = request.model;
+  if (prewarmer_ != nullptr) prewarmer_->OnRequest(name);
   registry_->Acquire(name, [this, request = std::move(request),
                             done = std::move(done)](absl::StatusOr<ModelHandle> handle) mutable {
     if (!handle.ok()) {
@@ -339,6 +348,7 @@ bool InferenceServer::Ready() const { return preloader_->done() && !shut_down_.l
 
 void InferenceServer::Shutdown() {
   if (shut_down_.exchange(true)) return;
+  if (prewarm_task_ != nullptr) prewarm_task_->Stop();
   if (refresher_ != nullptr) refresher_->Stop();
   scheduler_->Shutdown();
   preloader_->Cancel();

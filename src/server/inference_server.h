@@ -27,6 +27,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "backend/model.h"
+#include "eviction/prewarm_scheduler.h"
 #include "metrics/metrics.h"
 #include "registry/model_registry.h"
 #include "runtime/load_pool.h"
@@ -39,6 +40,8 @@
 namespace modelmux {
 
 class Preloader;
+class PrewarmMetrics;
+class Prewarmer;
 
 // One inference call. Text classifiers take `texts` (+ optional top_k); tensor
 // models take `tensors`. A KServe V2 call to a text classifier arrives as one
@@ -92,6 +95,8 @@ class InferenceServer {
     // How often loaded models are checked against the store and reloaded
     // when their artifact changed; 0: never (inference_server_reload.cc).
     std::chrono::milliseconds refresh_interval{0};
+    // Predictive prewarming (--prewarm; server/prewarmer.h); none: off.
+    std::optional<PrewarmOptions> prewarm;
   };
 
   using InferCallback = absl::AnyInvocable<void(absl::StatusOr<InferResponse>) &&>;
@@ -177,6 +182,10 @@ class InferenceServer {
   // The store version each loaded model was loaded at, by name.
   mutable std::mutex versions_mu_;
   mutable std::map<std::string, std::string, std::less<>> loaded_versions_ ABSL_GUARDED_BY(versions_mu_);
+  // Prewarming (optional); destroyed first, its task stopped in Shutdown.
+  std::unique_ptr<PrewarmMetrics> prewarm_metrics_;
+  std::unique_ptr<Prewarmer> prewarmer_;
+  std::unique_ptr<PeriodicTask> prewarm_task_;
 };
 
 }  // namespace modelmux
