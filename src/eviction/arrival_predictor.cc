@@ -105,13 +105,20 @@ std::optional<double> ArrivalPredictor::NextBin(const Model& m, double after) co
   return std::nullopt;
 }
 
-std::optional<double> ArrivalPredictor::NextArrival(uint32_t id, double after) const {
+std::optional<ArrivalPredictor::Prediction> ArrivalPredictor::Next(uint32_t id, double after) const {
   const Model* m = Find(id);
   if (m == nullptr) return std::nullopt;
   std::optional<double> periodic = NextPeriodic(*m, after);
   std::optional<double> daily = NextBin(*m, after);
-  if (periodic && daily) return std::min(*periodic, *daily);
-  return periodic ? periodic : daily;
+  if (daily && (!periodic || *daily < *periodic)) return Prediction{*daily, true};
+  if (periodic) return Prediction{*periodic, false};
+  return std::nullopt;
+}
+
+std::optional<double> ArrivalPredictor::NextArrival(uint32_t id, double after) const {
+  std::optional<Prediction> next = Next(id, after);
+  if (!next) return std::nullopt;
+  return next->time;
 }
 
 double ArrivalPredictor::ExpectedNextArrival(uint32_t id, double now) const {

@@ -55,6 +55,13 @@ class ArrivalPredictor {
   // episode did not come by `after` is expected one period later, and so on.
   std::optional<double> NextArrival(uint32_t id, double after) const;
 
+  // The same, saying which pattern predicted it.
+  struct Prediction {
+    double time = 0;
+    bool daily = false;  // time of day (else: periodic)
+  };
+  std::optional<Prediction> Next(uint32_t id, double after) const;
+
   // How soon `id` is expected, for any model seen before: within an episode
   // (last arrival less than min_idle_gap_seconds ago), now + its mean gap;
   // otherwise the earlier of the learned patterns' prediction and now +

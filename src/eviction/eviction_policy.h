@@ -22,8 +22,8 @@
 namespace modelmux {
 
 struct ResidentModel {
-  int64_t bytes = 0;          // measured memory charge
-  double load_seconds = 0;    // how long its last load took (its miss cost)
+  int64_t bytes = 0;        // measured memory charge
+  double load_seconds = 0;  // how long its last load took (its miss cost)
 };
 
 class EvictionPolicy {
@@ -40,8 +40,7 @@ class EvictionPolicy {
 
   // The model to evict next among those for which `evictable` is true, or
   // nullopt when none is. Does not remove it: the registry calls OnRemove.
-  virtual std::optional<std::string> PickVictim(
-      absl::FunctionRef<bool(std::string_view)> evictable) = 0;
+  virtual std::optional<std::string> PickVictim(absl::FunctionRef<bool(std::string_view)> evictable) = 0;
 };
 
 // Least recently used first.

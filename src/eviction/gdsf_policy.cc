@@ -90,7 +90,8 @@ class GdsfPolicy final : public EvictionPolicy {
 };
 
 std::optional<std::string> GdsfPolicy::PickVictim(absl::FunctionRef<bool(std::string_view)> evictable) {
-  const std::optional<uint32_t> slot = order_.FirstWhere([&](uint32_t s) { return evictable(slots_[s].name); });
+  const std::optional<uint32_t> slot =
+      order_.FirstWhere([&](uint32_t s) { return evictable(slots_[s].name); });
   if (!slot) return std::nullopt;
   Slot& s = slots_[*slot];
   s.picked = true;

@@ -91,8 +91,8 @@ class LazyMinHeap {
   static constexpr size_t kSlackEntries = 64;
 
   struct Member {
-    Key key{};          // current
-    Key entry_key{};    // of the live entry (<= key)
+    Key key{};           // current
+    Key entry_key{};     // of the live entry (<= key)
     uint64_t entry = 0;  // sequence number of the live entry; 0: not a member
   };
   struct Entry {

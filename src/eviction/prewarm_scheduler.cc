@@ -9,6 +9,9 @@ constexpr double kMinute = 60;
 // Stale events (superseded predictions) are dropped when they surface, and
 // compacted away when they outnumber the models with a prediction.
 constexpr size_t kSlackEvents = 1024;
+// While a kind of prediction wastes too many prewarms, one candidate in this
+// many is still offered, to notice when it starts to work.
+constexpr uint64_t kProbeEvery = 50;
 
 }  // namespace
 
@@ -26,16 +29,16 @@ double PrewarmScheduler::Lead(const State& s) const {
 
 void PrewarmScheduler::Schedule(uint32_t id, double after) {
   State& s = StateOf(id);
-  const std::optional<double> predicted = predictor_.NextArrival(id, after);
-  if (!predicted.has_value()) {
+  const std::optional<ArrivalPredictor::Prediction> next = predictor_.Next(id, after);
+  if (!next.has_value()) {
     s.pending = -1;
     ++s.version;
     return;
   }
-  if (*predicted == s.pending) return;  // the event in the queue stands
-  s.pending = *predicted;
+  if (next->time == s.pending) return;  // the event in the queue stands
+  s.pending = next->time;
   ++s.version;
-  events_.push(Event{*predicted - Lead(s), *predicted, id, s.version, false});
+  events_.push(Event{next->time - Lead(s), next->time, id, s.version, false, next->daily});
   ++live_events_;
   if (events_.size() > 2 * live_events_ + kSlackEvents) {
     std::vector<Event> live;
@@ -60,6 +63,7 @@ bool PrewarmScheduler::OnRequest(uint32_t id, double now, double load_seconds) {
     s.unused_bytes = 0;
     ++counters_.hits;
     ++s.hits;
+    Outcome(s.daily, false);
   }
   Schedule(id, now);
   return hit;
@@ -71,7 +75,7 @@ std::optional<PrewarmCandidate> PrewarmScheduler::PopDue(double now) {
     events_.pop();
     State& s = state_[e.id];
     if (e.version != s.version) continue;  // superseded
-    if (e.deferred) return PrewarmCandidate{e.id, e.due, e.predicted};
+    if (e.deferred) return PrewarmCandidate{e.id, e.daily, e.due, e.predicted};
     if (live_events_ > 0) --live_events_;
     s.pending = -1;
     // Until a request comes, each prediction popped is one more unfulfilled.
@@ -81,7 +85,9 @@ std::optional<PrewarmCandidate> PrewarmScheduler::PopDue(double now) {
     }
     Schedule(e.id, e.predicted);  // the next one in the chain
     if (s.wasted > options_.max_wasted_share * (s.hits + s.wasted + 1)) continue;
-    return PrewarmCandidate{e.id, e.due, e.predicted};
+    if (wasted_share_[e.daily] > options_.max_wasted_share && offered_[e.daily]++ % kProbeEvery != 0)
+      continue;
+    return PrewarmCandidate{e.id, e.daily, e.due, e.predicted};
   }
   return std::nullopt;
 }
@@ -89,7 +95,7 @@ std::optional<PrewarmCandidate> PrewarmScheduler::PopDue(double now) {
 void PrewarmScheduler::Defer(const PrewarmCandidate& candidate, double until) {
   if (until >= candidate.predicted) return;
   const State& s = StateOf(candidate.id);
-  events_.push(Event{until, candidate.predicted, candidate.id, s.version, true});
+  events_.push(Event{until, candidate.predicted, candidate.id, s.version, true, candidate.daily});
 }
 
 bool PrewarmScheduler::Admits(int64_t bytes, double now) {
@@ -98,8 +104,14 @@ bool PrewarmScheduler::Admits(int64_t bytes, double now) {
          unused_bytes_ + bytes <= options_.max_bytes;
 }
 
-void PrewarmScheduler::OnPrewarmed(uint32_t id, int64_t bytes, double now, double predicted) {
+void PrewarmScheduler::Outcome(bool daily, bool wasted) {
+  constexpr double kWeight = 0.05;  // about the last 20 prewarms of the kind
+  wasted_share_[daily] += kWeight * ((wasted ? 1.0 : 0.0) - wasted_share_[daily]);
+}
+
+void PrewarmScheduler::OnPrewarmed(uint32_t id, int64_t bytes, double now, double predicted, bool daily) {
   State& s = StateOf(id);
+  s.daily = daily;
   ++counters_.loads;
   recent_loads_.push_back(now);
   unused_bytes_ += bytes - s.unused_bytes;
@@ -119,6 +131,7 @@ void PrewarmScheduler::OnRemoved(uint32_t id) {
   State& s = state_[id];
   ++counters_.wasted;
   ++s.wasted;
+  Outcome(s.daily, true);
   unused_bytes_ -= s.unused_bytes;
   s.unused = false;
   s.unused_bytes = 0;

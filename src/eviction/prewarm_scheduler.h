@@ -15,7 +15,11 @@
 // unused `max_misses` times in a row is not prewarmed again until it is
 // requested, and a model stops being prewarmed once its wasted prewarms
 // exceed max_wasted_share of its prewarms (the first one is free), so that
-// a pattern that stopped holding costs little. Counters: prewarm loads, hits (first use of a prewarmed model)
+// a pattern that stopped holding costs little. The same guard applies to each
+// kind of prediction (periodic, time of day) as a whole: while the recent
+// share of wasted prewarms of a kind (moving average) is above
+// max_wasted_share, only one candidate of that kind in 50 is offered (to
+// notice when it starts to work). Counters: prewarm loads, hits (first use of a prewarmed model)
 // and wasted prewarms (removed before any use).
 //
 // Models are dense ids; times are seconds on the predictor's clock. Not
@@ -46,6 +50,7 @@ struct PrewarmOptions {
 
 struct PrewarmCandidate {
   uint32_t id = 0;
+  bool daily = false;    // predicted by time of day (else periodic)
   double due = 0;        // when the prewarm should start
   double predicted = 0;  // when the model is expected
 };
@@ -73,8 +78,9 @@ class PrewarmScheduler {
 
   // Whether the budgets allow a prewarm of `bytes` to start at `now`.
   bool Admits(int64_t bytes, double now);
-  // A prewarm of `id` (`bytes`) started at `now` for `predicted`.
-  void OnPrewarmed(uint32_t id, int64_t bytes, double now, double predicted);
+  // A prewarm of `id` (`bytes`) started at `now` for candidate `predicted`,
+  // a prediction of the kind `daily`.
+  void OnPrewarmed(uint32_t id, int64_t bytes, double now, double predicted, bool daily = false);
   // A prewarmed, unused model's size turned out to be `bytes` (its load's
   // measurement replacing the estimate). No-op for other models.
   void Resize(uint32_t id, int64_t bytes);
@@ -103,6 +109,7 @@ class PrewarmScheduler {
     double protect_until = 0;
     int32_t hits = 0;  // of its prewarms
     int32_t wasted = 0;
+    bool daily = false;  // the kind of prediction of its last prewarm
   };
   struct Event {
     double due;
@@ -110,11 +117,14 @@ class PrewarmScheduler {
     uint32_t id;
     uint32_t version;
     bool deferred;  // a retry of a candidate already counted
+    bool daily;
     bool operator>(const Event& o) const { return due != o.due ? due > o.due : id > o.id; }
   };
   State& StateOf(uint32_t id);
   double Lead(const State& s) const;
   void Schedule(uint32_t id, double after);
+  // A prewarm of the kind `daily` was used (false) or wasted (true).
+  void Outcome(bool daily, bool wasted);
 
   PrewarmOptions options_;
   ArrivalPredictor predictor_;
@@ -124,6 +134,11 @@ class PrewarmScheduler {
   std::deque<double> recent_loads_;  // start times within the last minute
   int64_t unused_bytes_ = 0;
   PrewarmCounters counters_;
+  // Moving average per kind (periodic, daily). Time-of-day predictions start
+  // throttled: a day start is predicted for many models at once, and their
+  // outcomes come only after it.
+  double wasted_share_[2] = {0, 0.5};
+  uint64_t offered_[2] = {0, 0};  // candidates of each kind while throttled
 };
 
 }  // namespace modelmux

@@ -80,7 +80,7 @@ bool Prewarmer::TryPrewarm(const PrewarmCandidate& c, double now) {
   const int64_t bytes = EstimateBytes(c.id);
   if (registry_->budget_bytes() - registry_->used_bytes() < bytes) return false;
   if (!scheduler_.Admits(bytes, now)) return false;
-  scheduler_.OnPrewarmed(c.id, bytes, now, c.predicted);
+  scheduler_.OnPrewarmed(c.id, bytes, now, c.predicted, c.daily);
   unused_.insert(c.id);
   metrics_->CountLoad();
   return true;

@@ -111,7 +111,7 @@ class PrewarmRun {
     Insert(m, now);
     ready_at_[m] = now + model.load_seconds;
     slots_.Run(now, model.load_seconds, /*prewarm=*/true);
-    scheduler_.OnPrewarmed(m, model.bytes, now, c.predicted);
+    scheduler_.OnPrewarmed(m, model.bytes, now, c.predicted, c.daily);
   }
 
   void Serve(const Request& r) {
