@@ -34,7 +34,7 @@ echo "${suite[*]}"
     echo "## $f"
     echo
     "$sim" --seed 1 --traces "" --azure "$tmp/day-$f.csv" --policies "$policies" --prewarm |
-      sed -n '/^Prewarming/,$p'
+      cat
   done
 } > "$out/prewarm_azure.md"
 echo "run_prewarm: wrote $out/prewarm_suite.md, prewarm_suite.csv, prewarm_azure.md"

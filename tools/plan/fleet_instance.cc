@@ -61,30 +61,32 @@ void FleetInstance::Load(uint32_t m, double t) {
   policy_->OnInsert(model.name, ResidentModel{model.bytes, seconds}, sim::VirtualTime(t));
 }
 
-FleetInstance::Served FleetInstance::Serve(uint32_t m, double t) {
-  Served served;
-  ++result_.requests;
-  double ready = t;
-  if (cache_.Resident(m) && ready_at_[m] <= t) {
-    ++result_.hits;
-    policy_->OnAccess(trace_.models[m].name, sim::VirtualTime(t));
-  } else {
-    ++result_.misses;
-    if (!cache_.Resident(m)) {
-      Load(m, t);
-      served.loaded = true;
-    }
-    ready = std::max(t, ready_at_[m]);
-  }
+FleetInstance::Dispatched FleetInstance::Dispatch(uint32_t m, double ready, bool hot) {
   const double worker_free = workers_.top();
   workers_.pop();
   const double start = std::max(ready, worker_free);
-  served.end = start + shape_.cpu_seconds_per_request;
-  workers_.push(served.end);
-  served.queueing = start - ready;
+  const double end = start + shape_.cpu_seconds_per_request;
+  workers_.push(end);
   AddCpu(start, shape_.cpu_seconds_per_request);
+  return Dispatched{m, hot, end, start - ready};
+}
+
+std::optional<FleetInstance::Dispatched> FleetInstance::Serve(uint32_t m, double t, bool hot, bool& loaded) {
+  ++result_.requests;
   ++in_flight_[m];
-  return served;
+  loaded = false;
+  if (cache_.Resident(m) && ready_at_[m] <= t) {
+    ++result_.hits;
+    policy_->OnAccess(trace_.models[m].name, sim::VirtualTime(t));
+    return Dispatch(m, t, hot);
+  }
+  ++result_.misses;
+  if (!cache_.Resident(m)) {
+    Load(m, t);
+    loaded = true;
+  }
+  waiting_.push(Waiting{std::max(t, ready_at_[m]), sequence_++, m, hot});
+  return std::nullopt;
 }
 
 InstanceResult FleetInstance::Result(double end) const {

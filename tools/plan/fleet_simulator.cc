@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <memory>
+#include <optional>
 #include <queue>
 #include <string_view>
 #include <vector>
@@ -72,10 +74,12 @@ class Fleet {
     std::vector<float> queueing;
     queueing.reserve(trace_.requests.size());
     for (const sim::Request& r : trace_.requests) {
+      DispatchUntil(r.time, queueing);
       Depart(r.time);
       MaybeLose(r.time);
-      queueing.push_back(static_cast<float>(Route(r)));
+      Route(r, queueing);
     }
+    DispatchUntil(std::numeric_limits<double>::infinity(), queueing);
     return Collect(queueing);
   }
 
@@ -103,7 +107,19 @@ class Fleet {
     return p;
   }
 
-  double Route(const sim::Request& r) {
+  // Requests whose loads finished go to workers; each leaves at its end.
+  void DispatchUntil(double t, std::vector<float>& queueing) {
+    for (int i = 0; i < static_cast<int>(instances_.size()); ++i) {
+      instances_[i]->DispatchUntil(t, [&](const FleetInstance::Dispatched& d) { Admit(i, d, queueing); });
+    }
+  }
+
+  void Admit(int instance, const FleetInstance::Dispatched& d, std::vector<float>& queueing) {
+    queueing.push_back(static_cast<float>(d.queueing));
+    departures_.push(Departure{d.end, instance, d.model, d.hot});
+  }
+
+  void Route(const sim::Request& r, std::vector<float>& queueing) {
     const std::string& name = trace_.models[r.model].name;
     const bool hot = rates_[r.model].Count(r.time) > options_.hot_rate;
     int server;
@@ -116,11 +132,12 @@ class Fleet {
     } else {
       server = ring_.Pick(name);
     }
-    const FleetInstance::Served served = instances_[server]->Serve(r.model, r.time);
-    if (served.loaded && server < 64) loaded_on_[r.model] |= uint64_t{1} << server;
-    departures_.push(Departure{served.end, server, r.model, hot});
+    bool loaded = false;
+    std::optional<FleetInstance::Dispatched> now = instances_[server]->Serve(r.model, r.time, hot, loaded);
+    if (loaded && server < 64) loaded_on_[r.model] |= uint64_t{1} << server;
+    // In flight from its arrival (HAProxy counts it from when it is sent).
     if (hot) ++hot_served_[server], ++hot_total_;
-    return served.queueing;
+    if (now.has_value()) Admit(server, *now, queueing);
   }
 
   FleetResult Collect(std::vector<float>& queueing) const {

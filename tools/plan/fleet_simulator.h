@@ -11,8 +11,9 @@
 // Each instance is the registry in miniature: a memory budget, a real
 // EvictionPolicy (src/eviction), single-flight loads that take the model's
 // load time, models with requests in flight never evicted, and `cores`
-// workers that serve each request for cpu_seconds_per_request in arrival
-// order once its model is ready. A request for a model that is not ready is
+// workers that serve each request for cpu_seconds_per_request in the order
+// requests become ready (a hit at once; a miss when its model's load ends: a
+// request waiting for a load holds no worker, as in the server). A request for a model that is not ready is
 // a miss (as modelmux_model_cache_misses_total counts it); a load is counted
 // once per miss that starts one. Queueing = start of service - (arrival or
 // load end). CPU = worker seconds + load seconds (a load keeps a core busy),

@@ -15,7 +15,7 @@ std::string GnuplotScript(const std::string& dat, const std::string& png, const 
       "set terminal pngcairo size 1000,600 font 'sans,11'\n", "set output '", png, "'\n",
       "set title 'modelmux-plan: cold-start seconds and CPU against fleet size'\n",
       "set xlabel 'instances (N)'\nset ylabel 'cold-start seconds'\nset y2label 'CPU per instance (%)'\n",
-      "set ytics nomirror\nset y2tics\nset grid\nset key top right\nset logscale y\n",
+      "set ytics nomirror\nset y2tics\nset xtics 1\nset grid\nset key top right\nset logscale y\n",
       "set datafile missing 'NaN'\n", "plot '", dat, "' using 1:2 with linespoints lw 2 title '",
       plan.chosen.policy, " cold-start s', '", dat, "' using 1:5 with linespoints lw 2 dt 2 title '",
       plan.chosen.policy, ", one instance lost', '", dat, "' using 1:7 with linespoints lw 2 title '",
