@@ -13,6 +13,7 @@
 
 #include "fmt/format.h"
 #include "frontend/http/request_target.h"
+#include "frontend/http/route_call.h"
 
 namespace modelmux {
 namespace {
@@ -95,13 +96,13 @@ HttpSession::HttpSession(net::ip::tcp::socket socket, SessionHost& host)
 
 HttpSession::~HttpSession() {
   EndRequest();
-  absl::MutexLock lock(&host_.mu);
+  std::lock_guard<std::mutex> lock(host_.mu);
   host_.sessions.erase(this);
 }
 
 void HttpSession::Start() {
   {
-    absl::MutexLock lock(&host_.mu);
+    std::lock_guard<std::mutex> lock(host_.mu);
     if (host_.stopping) {
       // Not started: nothing else touches the socket yet.
       beast::error_code ignored;
@@ -191,9 +192,13 @@ void HttpSession::Dispatch() {
   view.method = MethodOf(request.method());
   view.path = target.path;
   view.query = target.query;
+  view.received = start_;
   if (match.route == Route::kInvocations) {  // a header search only where it is used
     view.target_model =
         ToStd(request[beast::string_view(kTargetModelHeader.data(), kTargetModelHeader.size())]);
+  }
+  if (IsInferenceRoute(match.route)) {
+    view.timeout_ms = ToStd(request[beast::string_view(kTimeoutHeader.data(), kTimeoutHeader.size())]);
   }
   view.body = &request.body();
   std::optional<HttpReply> reply = host_.router->Handle(view, match, shared_from_this());

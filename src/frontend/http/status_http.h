@@ -1,27 +1,22 @@
-// The one mapping from absl::Status to HTTP status codes, shared by every
-// front end:
+// The HTTP front end's one mapping from absl::Status to HTTP status codes:
 //   InvalidArgument, OutOfRange, FailedPrecondition  400
+//   Unauthenticated                                  401
+//   PermissionDenied                                 403
 //   NotFound                                         404
 //   AlreadyExists                                    409
 //   ResourceExhausted, throttled (queue full)        429
 //   ResourceExhausted, otherwise (memory)            507
 //   Unimplemented                                    501
-//   Unavailable, Cancelled, Aborted, DeadlineExceeded 503
+//   Unavailable, Cancelled, Aborted                  503
+//   DeadlineExceeded (a request's or a load's)       504
 //   everything else (model failure, DataLoss, ...)   500
 #pragma once
 
 #include "absl/status/status.h"
+#include "server/status_kind.h"
 
 namespace modelmux {
 
-// Marks a ResourceExhausted status as "a queue is full" (429), as opposed to
-// "insufficient memory" (507).
-absl::Status MarkThrottled(absl::Status status);
-bool IsThrottled(const absl::Status& status);
-
 int HttpStatusFor(const absl::Status& status);
-
-// Seconds a client should wait before retrying a 429 or 503 answer.
-int RetryAfterSeconds(const absl::Status& status);
 
 }  // namespace modelmux

@@ -1,4 +1,4 @@
-#include "server/status_http.h"
+#include "frontend/http/status_http.h"
 
 #include <gtest/gtest.h>
 
@@ -14,6 +14,9 @@ TEST(StatusHttpTest, MapsCodes) {
   EXPECT_EQ(HttpStatusFor(absl::UnavailableError("x")), 503);
   EXPECT_EQ(HttpStatusFor(absl::DataLossError("corrupt")), 500);
   EXPECT_EQ(HttpStatusFor(absl::InternalError("x")), 500);
+  EXPECT_EQ(HttpStatusFor(absl::DeadlineExceededError("x")), 504);
+  EXPECT_EQ(HttpStatusFor(absl::UnauthenticatedError("x")), 401);
+  EXPECT_EQ(HttpStatusFor(absl::PermissionDeniedError("x")), 403);
 }
 
 TEST(StatusHttpTest, ThrottledIsTooManyRequests) {
