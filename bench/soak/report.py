@@ -95,12 +95,14 @@ def server_requests(run):
 
 
 def client_results(run):
-    """loadgen totals by phase: runs, completed, ok, errors by kind."""
+    """loadgen totals by workload ("zipf", "scan") and phase: runs,
+    completed, ok, errors by kind, the worst run's p99 and the maximum."""
     out = {}
     for seg in run.segments:
         phase = run.phase(seg["start"], seg["end"])
-        acc = out.setdefault(phase, {"runs": 0, "completed": 0, "ok": 0, "errors": {}, "failed_runs": 0,
-                                     "worst_p99_ms": 0.0, "max_ms": 0.0})
+        workload = seg["name"].split("-")[0]
+        acc = out.setdefault(workload, {}).setdefault(phase, {"runs": 0, "completed": 0, "ok": 0, "errors": {},
+                                                              "failed_runs": 0, "worst_p99_ms": 0.0, "max_ms": 0.0})
         acc["runs"] += 1
         r = seg["result"]
         if r is None or seg["rc"] != 0:
@@ -162,11 +164,12 @@ def figures(run):
     f["requests_by_phase"], f["server_5xx_outside"] = server_requests(run)
     f["loadgen_by_phase"] = client_results(run)
     client_fail = {}
-    for phase, acc in f["loadgen_by_phase"].items():
-        if phase != "fault":
-            for kind, n in acc["errors"].items():
-                if is_failure(kind):
-                    client_fail[kind] = client_fail.get(kind, 0) + n
+    for phases in f["loadgen_by_phase"].values():
+        for phase, acc in phases.items():
+            if phase != "fault":
+                for kind, n in acc["errors"].items():
+                    if is_failure(kind):
+                        client_fail[kind] = client_fail.get(kind, 0) + n
     f["loadgen_failures_outside"] = client_fail
 
     used = [s["memory_used"] for s in run.answered]
@@ -245,8 +248,8 @@ def goals(run, f):
     r = f["rss"]
     drift = r.get("drift")
     out.append(("RSS drift ≤ 5%",
-                f"{r['first_mib']:.1f} MiB (first {r['window_s']} s) → {r['last_mib']:.1f} MiB (last {r['window_s']} s): "
-                f"{drift * 100:+.1f}%" if drift is not None else "not enough samples",
+                f"{r['first_mib']:.1f} MiB (first {r['window_s']} s) → {r['last_mib']:.1f} MiB "
+                f"(last {r['window_s']} s): {drift * 100:+.1f}%" if drift is not None else "not enough samples",
                 drift is not None and drift <= 0.05))
     fd = f["fds"]
     out.append(("fds flat", f"max {fd['first_max']} in the first window, {fd['last_max']} in the last "
@@ -291,13 +294,14 @@ def plot(run, out_dir):
         a, b = (run.rel(t) / 60 for t in run.fault)
         shade = (f'set object 1 rect from {a:.3f}, graph 0 to {b:.3f}, graph 1 fc rgb "#f4cccc" fs solid 0.5 '
                  f'noborder behind\nset label 1 "fault: {run.cfg["fault"]}" at {a:.3f}, graph 0.96 offset 0.5,0\n')
-    budget = run.cfg["budget_bytes"] / MIB
+    c = run.cfg
+    budget = c["budget_bytes"] / MIB
     script = f"""
 set terminal pngcairo size 1100,560 noenhanced
 set output "{os.path.join(out_dir, 'soak.png')}"
 set datafile missing "NaN"
-set title "modelmux soak: {run.cfg['minutes']} min, {run.cfg['models']} models at {run.cfg['oversubscription']}x the budget"
-set xlabel "minutes since the start (after {run.cfg['warmup_s']} s warm-up)"
+set title "modelmux soak: {c['minutes']} min, {c['models']} models at {c['oversubscription']}x the budget"
+set xlabel "minutes since the start (after {c['warmup_s']} s warm-up)"
 set ylabel "MiB"
 set y2label "hit ratio (per sample interval)"
 set yrange [0:*]
@@ -318,9 +322,10 @@ plot "{data}" using 1:2 with lines lw 2 title "RSS", \\
 def markdown(run, f, checks):
     c = run.cfg
     lines = ["### Soak (bench/soak.sh)", "", c["header"], ""]
+    doing = ("swallowing every byte (blackhole)" if c["fault"] == "blackhole"
+             else f"answering every request {c['fault']} (S3 XML error)")
     fault = ("no fault" if not run.fault else
-             f"the fault proxy {'swallowing every byte (blackhole)' if c['fault'] == 'blackhole' else 'answering every request ' + c['fault'] + ' (S3 XML error)'} "
-             f"from +{run.rel(run.fault[0]):.0f} s to +{run.rel(run.fault[1]):.0f} s")
+             f"the fault proxy {doing} from +{run.rel(run.fault[0]):.0f} s to +{run.rel(run.fault[1]):.0f} s")
     lines += [
         f"One instance, {c['models']} models in an S3 store (s3rver behind the fault proxy; copies of "
         f"{c['distinct']} generated tenants) charging {mib(c['store_bytes'])} MiB in all against a budget of "
@@ -345,14 +350,18 @@ def markdown(run, f, checks):
         lines += [f"- +{a}–{b} s: {fmt_counts(d)}" for a, b, d in f["server_5xx_outside"][:20]]
         if len(f["server_5xx_outside"]) > 20:
             lines.append(f"- … {len(f['server_5xx_outside']) - 20} more intervals (soak.json)")
-    lines += ["", "At the clients (modelmux-loadgen runs of Zipf traffic and scans):", "",
-              "| phase | runs | requests | ok | errors | worst run's p99 ms | max ms |",
-              "| --- | --- | --- | --- | --- | --- | --- |"]
-    for phase in PHASES:
-        if phase in f["loadgen_by_phase"]:
-            a = f["loadgen_by_phase"][phase]
-            failed = f" ({a['failed_runs']} runs failed)" if a["failed_runs"] else ""
-            lines.append(f"| {phase_name(phase)} | {a['runs']}{failed} | {a['completed']} | {a['ok']} | "
+    lines += ["", "At the clients (modelmux-loadgen runs; a run that overlaps the window counts as in it; "
+              "\"unsent\": arrivals still waiting for a free connection when a run ended, \"timeout\": "
+              "requests unanswered 10 s after it ended):", "",
+              "| workload | phase | runs | requests | ok | errors | worst run's p99 ms | max ms |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for workload in ("zipf", "scan"):
+        for phase in PHASES:
+            a = f["loadgen_by_phase"].get(workload, {}).get(phase)
+            if a is None:
+                continue
+            failed = f" ({a['failed_runs']} failed)" if a["failed_runs"] else ""
+            lines.append(f"| {workload} | {phase_name(phase)} | {a['runs']}{failed} | {a['completed']} | {a['ok']} | "
                          f"{fmt_counts(a['errors']) or 'none'} | {a['worst_p99_ms']:.1f} | {a['max_ms']:.1f} |")
     p, m = f["ping"], f["metrics_endpoint"]
     lines += ["", "Liveness as the sampler saw it (2 s timeout):", "",
@@ -360,8 +369,10 @@ def markdown(run, f, checks):
               "| --- | --- | --- | --- | --- | --- |"]
     for phase in ("outside", "fault"):
         if p[phase]["n"]:
+            # An unanswered /ping took longer than the timeout: its max is that, not the answered ones' max.
+            worst = "> 2000 (timeout)" if p[phase]["unanswered"] else ms(p[phase]["max_ms"])
             lines.append(f"| {'fault window' if phase == 'fault' else 'outside it'} ({p[phase]['n']} samples) | "
-                         f"{ms(p[phase]['p50_ms'])} | {ms(p[phase]['max_ms'])} | {p[phase]['unanswered']} | "
+                         f"{ms(p[phase]['p50_ms'])} | {worst} | {p[phase]['unanswered']} | "
                          f"{ms(m[phase]['p50_ms'])} | {m[phase]['unanswered']} |")
     lines += ["", "Management calls (action, status, phase: count, slowest):", ""]
     lines += [f"- {e['action']} → {e['status']} ({phase_name(e['phase'])}): {e['n']}, slowest {e['max_s']:.2f} s"
