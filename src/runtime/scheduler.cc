@@ -25,6 +25,13 @@ Scheduler::Options Sanitized(Scheduler::Options options) {
   return options;
 }
 
+// Each job gets a Status of its own: its answer may travel to another thread.
+void FailAll(Scheduler::Batch& batch, const std::string& message) {
+  for (auto& job : batch) {
+    runtime_internal::RunGuarded("scheduler", [&] { job->Fail(absl::InternalError(message)); });
+  }
+}
+
 class FunctionJob : public Scheduler::Job {
  public:
   explicit FunctionJob(Scheduler::Task task) : task_(std::move(task)) {}
@@ -197,11 +204,9 @@ void Scheduler::RunBatch(Taken& taken) {
     taken.batch.front()->Run(taken.batch, waited);
     return;
   } catch (const std::exception& e) {
-    const absl::Status error = absl::InternalError(absl::StrCat("inference threw an exception: ", e.what()));
-    for (auto& job : taken.batch) runtime_internal::RunGuarded("scheduler", [&] { job->Fail(error); });
+    FailAll(taken.batch, absl::StrCat("inference threw an exception: ", e.what()));
   } catch (...) {
-    const absl::Status error = absl::InternalError("inference threw a non-standard exception");
-    for (auto& job : taken.batch) runtime_internal::RunGuarded("scheduler", [&] { job->Fail(error); });
+    FailAll(taken.batch, "inference threw a non-standard exception");
   }
 }
 

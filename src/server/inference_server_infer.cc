@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/model_name.h"
+#include "common/status_macros.h"
 #include "server/inference_server.h"
 
 namespace modelmux {
@@ -136,7 +137,7 @@ class InferenceServer::InferJob : public Scheduler::Job {
   bool Claim() override { return call->Claim(); }
   void Fail(const absl::Status& error) override {
     handle = ModelHandle();
-    call->Finish(Clock::now() - enqueued, std::chrono::nanoseconds(0), error);
+    call->Finish(Clock::now() - enqueued, std::chrono::nanoseconds(0), UnsharedCopy(error));
   }
   const void* batch_key() const override { return batchable_ ? &handle.model() : nullptr; }
   size_t batch_weight() const override { return call->request.texts.size(); }
@@ -215,7 +216,7 @@ void InferenceServer::RunTextBatch(Scheduler::Batch& batch) {
     const std::chrono::nanoseconds queued = start - job.enqueued;
     if (!result.ok()) {
       job.handle = ModelHandle();
-      job.call->Finish(queued, compute, result.status());
+      job.call->Finish(queued, compute, UnsharedCopy(result.status()));
       continue;
     }
     const InferRequest& request = job.call->request;
