@@ -17,7 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace modelmux::sim;
   std::istringstream in(std::string(reinterpret_cast<const char*>(data), size));
   AzureTraceOptions options;
-  options.max_requests = 100'000;
+  options.max_requests = 10'000;
   absl::StatusOr<Trace> trace = ParseAzureFunctionsTrace(in, options);
   if (!trace.ok()) {
     FUZZ_CHECK(absl::IsInvalidArgument(trace.status()) || absl::IsResourceExhausted(trace.status()),
