@@ -102,6 +102,7 @@ class HttpSession : public ReplySink, public std::enable_shared_from_this<HttpSe
   bool lingering_ = false;  // draining the client before closing
   bool closed_ = false;
   uint64_t lingered_bytes_ = 0;
+  Clock::time_point linger_deadline_{};  // a lingering close ends by then
   Clock::time_point start_{};
   Clock::time_point waiting_since_ = Clock::time_point::max();  // max: not waiting on the client
 };
