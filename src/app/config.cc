@@ -69,6 +69,12 @@ ParseOutcome ParseFlags(int argc, char** argv) {
       ->check(CLI::Range(1, 64));
   app.add_option("--max-pending-loads", c.max_pending_loads, "Model loads waiting before 503")
       ->check(CLI::Range(1, 1 << 20));
+  app.add_option("--request-timeout", c.request_timeout_ms,
+                 "Longest an inference may wait and run, ms, from arrival (0: none); 504 beyond")
+      ->check(CLI::Range(0, 24 * 3600 * 1000));
+  app.add_option("--max-workers-per-model", c.max_workers_per_model,
+                 "Workers one model may occupy at once (0: 3/4 of --workers, below --workers when it is > 1)")
+      ->check(CLI::Range(0, 1024));
   app.add_option("--max-body-bytes", max_body, "Largest request body accepted (413 beyond)")->check(CheckByteSize);
   app.add_option("--preload", c.preload_file, "File of model names to load before ready (\"name [pin]\" per line)");
   app.add_flag("--preload-all", c.preload_all, "Load every model in the store, within the budget, before ready");

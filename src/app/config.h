@@ -24,6 +24,10 @@ struct Config {
   int max_queued = 4096;
   int max_concurrent_loads = 2;
   int max_pending_loads = 256;
+  // Nothing stalls (issue 11): an inference's deadline, and the workers one
+  // model may hold (0: InferenceServer::DefaultMaxWorkersPerModel).
+  int request_timeout_ms = 60000;
+  int max_workers_per_model = 0;
   int64_t max_body_bytes = 6 << 20;
   std::string preload_file;
   bool preload_all = false;

@@ -38,6 +38,8 @@ absl::StatusOr<std::unique_ptr<InferenceServer>> MakeServer(const Config& config
   options.max_queued_total = config.max_queued;
   options.max_concurrent_loads = config.max_concurrent_loads;
   options.max_pending_loads = config.max_pending_loads;
+  options.request_timeout = std::chrono::milliseconds(config.request_timeout_ms);
+  options.max_workers_per_model = config.max_workers_per_model;
   options.initial_failure_backoff = std::chrono::milliseconds(config.failure_backoff_ms);
   options.refresh_interval = std::chrono::seconds(config.refresh_interval_s);
   if (config.prewarm) {
@@ -133,9 +135,10 @@ int Run(const Config& config) {
   StartPreload(config, **server);
   std::unique_ptr<WarmStateWriter> state_writer = StartStateWriter(config, **server);
   (*http)->Start();
-  spdlog::info("modelmux listening on http://{}:{} (store {}, budget {}, {} workers)", config.address,
-               (*http)->port(), (*server)->store().Describe(), FormatBytes(config.memory_budget_bytes),
-               config.workers);
+  const ServerInfo info = (*server)->Info();
+  spdlog::info("modelmux listening on http://{}:{} (store {}, budget {}, {} workers, at most {} per model)",
+               config.address, (*http)->port(), info.store, FormatBytes(info.memory_budget_bytes), info.workers,
+               info.max_workers_per_model);
   if (!config.port_file.empty()) {
     std::string tmp = config.port_file + ".tmp";
     std::ofstream(tmp) << (*http)->port() << "\n";

@@ -16,10 +16,10 @@ using Clock = DeadlineTimer::Clock;
 using std::chrono::milliseconds;
 
 TEST(DeadlineTimerTest, FiresInDeadlineOrder) {
-  DeadlineTimer timer;
   std::mutex mu;
   std::vector<int> order;
   Gate done;
+  DeadlineTimer timer;
   const Clock::time_point start = Clock::now();
   timer.Schedule(start + milliseconds(60), [&] {
     std::lock_guard<std::mutex> lock(mu);
@@ -41,15 +41,16 @@ TEST(DeadlineTimerTest, FiresInDeadlineOrder) {
 }
 
 TEST(DeadlineTimerTest, PastDeadlineFiresAtOnce) {
+  Gate fired;  // before the timer: it must outlive the timer's thread
   DeadlineTimer timer;
-  Gate fired;
   timer.Schedule(Clock::now() - milliseconds(5), [&] { fired.Open(); });
   EXPECT_TRUE(fired.Wait());
 }
 
 TEST(DeadlineTimerTest, CancelledTimerNeverFiresAndReleasesItsCallback) {
-  DeadlineTimer timer;
   std::atomic<bool> fired{false};
+  Gate later;
+  DeadlineTimer timer;
   auto owned = std::make_shared<int>(1);
   std::weak_ptr<int> watch = owned;
   DeadlineTimer::Id id = timer.Schedule(Clock::now() + milliseconds(30), [&fired, owned = std::move(owned)] {
@@ -60,7 +61,6 @@ TEST(DeadlineTimerTest, CancelledTimerNeverFiresAndReleasesItsCallback) {
   EXPECT_FALSE(timer.Cancel(id));
   EXPECT_TRUE(watch.expired());
   // A later timer proves the thread went past the cancelled one's time.
-  Gate later;
   timer.Schedule(Clock::now() + milliseconds(60), [&] { later.Open(); });
   ASSERT_TRUE(later.Wait());
   EXPECT_FALSE(fired);
@@ -68,8 +68,8 @@ TEST(DeadlineTimerTest, CancelledTimerNeverFiresAndReleasesItsCallback) {
 }
 
 TEST(DeadlineTimerTest, CancelAfterFiringReturnsFalse) {
-  DeadlineTimer timer;
   Gate fired;
+  DeadlineTimer timer;
   DeadlineTimer::Id id = timer.Schedule(Clock::now(), [&] { fired.Open(); });
   ASSERT_TRUE(fired.Wait());
   EXPECT_FALSE(timer.Cancel(id));
@@ -83,9 +83,9 @@ TEST(DeadlineTimerTest, NoDeadlineArmsNothing) {
 }
 
 TEST(DeadlineTimerTest, EarlierTimerWakesTheSleepingThread) {
+  Gate fired;
   DeadlineTimer timer;
   timer.Schedule(Clock::now() + std::chrono::hours(1), [] {});
-  Gate fired;
   const Clock::time_point start = Clock::now();
   timer.Schedule(start + milliseconds(10), [&] { fired.Open(); });
   ASSERT_TRUE(fired.Wait());
@@ -93,8 +93,8 @@ TEST(DeadlineTimerTest, EarlierTimerWakesTheSleepingThread) {
 }
 
 TEST(DeadlineTimerTest, CallbacksMayScheduleAndCancel) {
-  DeadlineTimer timer;
   Gate second;
+  DeadlineTimer timer;
   timer.Schedule(Clock::now(), [&] {
     DeadlineTimer::Id doomed = timer.Schedule(Clock::now() + std::chrono::hours(1), [] {});
     EXPECT_TRUE(timer.Cancel(doomed));
@@ -104,9 +104,9 @@ TEST(DeadlineTimerTest, CallbacksMayScheduleAndCancel) {
 }
 
 TEST(DeadlineTimerTest, ThrowingCallbackDoesNotStopTheTimer) {
+  Gate after;
   DeadlineTimer timer;
   timer.Schedule(Clock::now(), [] { throw std::runtime_error("boom"); });
-  Gate after;
   timer.Schedule(Clock::now() + milliseconds(5), [&] { after.Open(); });
   EXPECT_TRUE(after.Wait());
 }

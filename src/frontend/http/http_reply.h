@@ -6,6 +6,7 @@
 // callback runs on; the session carries the reply back to its own executor.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -37,6 +38,8 @@ struct HttpRequestView {
   std::string_view path;
   std::string_view query;
   std::string_view target_model;  // X-Amzn-SageMaker-Target-Model, empty when absent
+  std::string_view timeout_ms;    // X-Modelmux-Timeout-Ms (inference routes), empty when absent
+  std::chrono::steady_clock::time_point received{};  // when the request's header was read
   std::string* body = nullptr;
 };
 

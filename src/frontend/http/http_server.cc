@@ -126,7 +126,7 @@ void HttpServer::Impl::Sweep() {
 
 std::vector<std::shared_ptr<HttpSession>> HttpServer::Impl::LiveSessions(bool stopping) {
   std::vector<std::shared_ptr<HttpSession>> live;
-  absl::MutexLock lock(&host.mu);
+  std::lock_guard<std::mutex> lock(host.mu);
   if (stopping) host.stopping = true;
   live.reserve(host.sessions.size());
   for (auto& [raw, weak] : host.sessions) {

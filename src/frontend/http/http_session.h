@@ -25,7 +25,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
+#include <mutex>
 #include "frontend/http/http_reply.h"
 #include "frontend/http/router.h"
 #include "metrics/metrics.h"
@@ -44,7 +44,8 @@ struct SessionHost {
   std::atomic<bool> draining{false};  // replies carry Connection: close
   std::atomic<int> in_flight{0};      // requests between header and written reply
 
-  absl::Mutex mu;
+  // std::mutex: ThreadSanitizer cannot see the system Abseil's absl::Mutex.
+  std::mutex mu;
   bool stopping ABSL_GUARDED_BY(mu) = false;
   absl::flat_hash_map<HttpSession*, std::weak_ptr<HttpSession>> sessions ABSL_GUARDED_BY(mu);
 };
@@ -101,6 +102,7 @@ class HttpSession : public ReplySink, public std::enable_shared_from_this<HttpSe
   bool lingering_ = false;  // draining the client before closing
   bool closed_ = false;
   uint64_t lingered_bytes_ = 0;
+  Clock::time_point linger_deadline_{};  // a lingering close ends by then
   Clock::time_point start_{};
   Clock::time_point waiting_since_ = Clock::time_point::max();  // max: not waiting on the client
 };
