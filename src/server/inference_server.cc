@@ -78,7 +78,7 @@ InferenceServer::InferenceServer(Options& options)
   registry_options.memory_budget_bytes = options.memory_budget_bytes;
   registry_options.loader = [this](std::string_view name) { return LoadModel(name); };
   registry_options.estimator = [this](std::string_view name) -> absl::StatusOr<int64_t> {
-    ASSIGN_OR_RETURN(ArtifactInfo info, store_->Stat(name));
+    ASSIGN_OR_RETURN(ArtifactInfo info, store_->Stat(name, CallContext{}));
     return info.bytes;
   };
   registry_options.load_pool = load_pool_.get();
@@ -99,7 +99,8 @@ InferenceServer::InferenceServer(Options& options)
 InferenceServer::~InferenceServer() { Shutdown(); }
 
 absl::StatusOr<std::unique_ptr<Model>> InferenceServer::LoadModel(std::string_view name) const {
-  ASSIGN_OR_RETURN(std::unique_ptr<LocalArtifact> artifact, store_->Fetch(name));
+  ASSIGN_OR_RETURN(std::unique_ptr<ArtifactSource> source, store_->Locate(name, CallContext{}));
+  ASSIGN_OR_RETURN(std::unique_ptr<LocalArtifact> artifact, source->Fetch(CallContext{}));
   ASSIGN_OR_RETURN(std::string config_text, ReadFile(artifact->dir() / "config.json"));
   absl::StatusOr<ModelConfig> config = ParseModelConfig(config_text);
   if (!config.ok()) {
@@ -292,7 +293,7 @@ absl::StatusOr<ModelDescription> InferenceServer::Describe(std::string_view name
   ModelDescription description;
   description.name = std::string(name);
   std::optional<ModelStatus> status = registry_->GetStatus(name);
-  absl::StatusOr<ArtifactInfo> info = store_->Stat(name);
+  absl::StatusOr<ArtifactInfo> info = store_->Stat(name, CallContext{});
   if (!info.ok() && !status.has_value()) return info.status();
   if (info.ok()) description.artifact_bytes = info->bytes;
   if (status.has_value()) description.status = *std::move(status);
@@ -306,7 +307,7 @@ absl::StatusOr<ModelDescription> InferenceServer::Describe(std::string_view name
 std::vector<ModelStatus> InferenceServer::LoadedModels() const { return registry_->Snapshot(); }
 
 absl::StatusOr<ModelListPage> InferenceServer::ListStore(std::string_view page_token, int page_size) const {
-  return store_->List(page_token, page_size);
+  return store_->List(page_token, page_size, CallContext{});
 }
 
 void InferenceServer::Preload(std::vector<PreloadEntry> entries) { preloader_->Start(std::move(entries), nullptr); }
@@ -315,7 +316,7 @@ void InferenceServer::PreloadAll() {
   std::vector<PreloadEntry> entries;
   std::string token;
   do {
-    absl::StatusOr<ModelListPage> page = store_->List(token, 1000);
+    absl::StatusOr<ModelListPage> page = store_->List(token, 1000, CallContext{});
     if (!page.ok()) {
       spdlog::error("preload-all: cannot list the store: {}", page.status().ToString());
       break;
@@ -330,7 +331,7 @@ void InferenceServer::PreloadWithinBudget(std::vector<PreloadEntry> entries) {
   // Stop at the first model that would not fit rather than evict the ones
   // just preloaded.
   preloader_->Start(std::move(entries), [this](const PreloadEntry& entry) {
-    absl::StatusOr<ArtifactInfo> info = store_->Stat(entry.name);
+    absl::StatusOr<ArtifactInfo> info = store_->Stat(entry.name, CallContext{});
     return info.ok() && registry_->used_bytes() + info->bytes <= registry_->budget_bytes();
   });
 }

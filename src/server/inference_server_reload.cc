@@ -24,7 +24,7 @@ bool InferenceServer::StoreVersionChanged(std::string_view name) const {
     if (it == loaded_versions_.end()) return false;
     loaded = it->second;
   }
-  absl::StatusOr<ArtifactInfo> info = store_->Stat(name);
+  absl::StatusOr<ArtifactInfo> info = store_->Stat(name, CallContext{});
   if (!info.ok()) {
     spdlog::warn("cannot check model {} for a new version: {}", name, info.status().ToString());
     return false;
