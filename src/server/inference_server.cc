@@ -16,14 +16,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-absl::StatusOr<std::string> ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path.string()));
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
 // A text classifier called through KServe V2 takes one BYTES input of shape [n].
 absl::StatusOr<std::vector<std::string>> TextsFromTensors(std::vector<Tensor>& tensors) {
   for (Tensor& t : tensors) {
@@ -74,13 +66,13 @@ InferenceServer::InferenceServer(Options& options)
     : store_(std::move(options.store)), backends_(std::move(options.backends)), metrics_(options.metrics) {
   load_pool_ = std::make_unique<LoadPool>(LoadPool::Options{
       .max_concurrent_loads = options.max_concurrent_loads, .max_pending = options.max_pending_loads});
+  std::vector<const Backend*> backends;
+  for (const auto& backend : backends_) backends.push_back(backend.get());
+  loader_ = std::make_unique<StoreModelLoader>(store_.get(), std::move(backends));
   ModelRegistry::Options registry_options;
   registry_options.memory_budget_bytes = options.memory_budget_bytes;
-  registry_options.loader = [this](std::string_view name) { return LoadModel(name); };
-  registry_options.estimator = [this](std::string_view name) -> absl::StatusOr<int64_t> {
-    ASSIGN_OR_RETURN(ArtifactInfo info, store_->Stat(name, CallContext{}));
-    return info.bytes;
-  };
+  registry_options.planner = loader_->planner();
+  registry_options.load_timeout = options.load_timeout;
   registry_options.load_pool = load_pool_.get();
   registry_options.metrics = metrics_;
   registry_options.policy = std::move(options.policy);
@@ -97,24 +89,6 @@ InferenceServer::InferenceServer(Options& options)
 }
 
 InferenceServer::~InferenceServer() { Shutdown(); }
-
-absl::StatusOr<std::unique_ptr<Model>> InferenceServer::LoadModel(std::string_view name) const {
-  ASSIGN_OR_RETURN(std::unique_ptr<ArtifactSource> source, store_->Locate(name, CallContext{}));
-  ASSIGN_OR_RETURN(std::unique_ptr<LocalArtifact> artifact, source->Fetch(CallContext{}));
-  ASSIGN_OR_RETURN(std::string config_text, ReadFile(artifact->dir() / "config.json"));
-  absl::StatusOr<ModelConfig> config = ParseModelConfig(config_text);
-  if (!config.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("config.json of model '", std::string(name), "': ", config.status().message()));
-  }
-  for (const auto& backend : backends_) {
-    if (backend->name() != config->backend) continue;
-    absl::StatusOr<std::unique_ptr<Model>> model = backend->Load(artifact->dir(), *config);
-    if (model.ok()) RecordLoadedVersion(name, artifact->version());
-    return model;
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("model '", std::string(name), "' asks for backend '", config->backend, "', which this server does not have"));
-}
 
 void InferenceServer::Infer(InferRequest request, InferCallback done) {
   if (absl::Status valid = ValidateModelName(request.model); !valid.ok()) {

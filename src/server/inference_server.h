@@ -34,6 +34,7 @@
 #include "server/periodic_task.h"
 #include "server/pending_batches.h"
 #include "server/status_http.h"
+#include "server/store_model_loader.h"
 #include "store/model_store.h"
 
 namespace modelmux {
@@ -89,6 +90,8 @@ class InferenceServer {
     int max_pending_loads = 256;
     std::chrono::milliseconds initial_failure_backoff{1000};
     std::chrono::milliseconds max_failure_backoff{60000};
+    // A load running longer is abandoned (ModelRegistry); 0: never.
+    std::chrono::milliseconds load_timeout{0};
     // How often loaded models are checked against the store and reloaded
     // when their artifact changed; 0: never (inference_server_reload.cc).
     std::chrono::milliseconds refresh_interval{0};
@@ -139,6 +142,11 @@ class InferenceServer {
   // Blocks for the store round trips; returns the models reloaded.
   std::vector<std::string> RefreshChangedModels();
 
+  // True when loads abandoned at their timeout still hold load-pool threads
+  // (stuck in a backend): after Shutdown, the process must then exit without
+  // running destructors (runtime/load_pool.h).
+  bool has_stuck_loads() const { return load_pool_->has_stuck_threads(); }
+
   Metrics& metrics() const { return *metrics_; }
   const ModelRegistry& registry() const { return *registry_; }
 
@@ -146,14 +154,12 @@ class InferenceServer {
   struct Job;
 
   explicit InferenceServer(Options& options);
-  absl::StatusOr<std::unique_ptr<Model>> LoadModel(std::string_view name) const;
   void Enqueue(ModelHandle handle, InferRequest request, InferCallback done);
   // Runs the job's scheduler task: alone, or as one batch with the other
   // text jobs queued for its model (see PendingBatches).
   void RunTask(const std::shared_ptr<Job>& job, std::chrono::nanoseconds queued);
   static void Run(Job& job, std::chrono::nanoseconds queued);
   // Freshness (inference_server_reload.cc).
-  void RecordLoadedVersion(std::string_view name, const std::string& version) const;
   bool StoreVersionChanged(std::string_view name) const;
   void LoadOrReload(const std::string& name, const ModelRegistry::LoadOptions& options, DoneCallback done);
   static void RunTextBatch(const std::vector<std::shared_ptr<Job>>& batch);
@@ -165,6 +171,7 @@ class InferenceServer {
   // the backends, so they go last.
   std::unique_ptr<ModelStore> store_;
   std::vector<std::unique_ptr<Backend>> backends_;
+  std::unique_ptr<StoreModelLoader> loader_;  // the registry's planner
   Metrics* metrics_;
   std::unique_ptr<LoadPool> load_pool_;
   std::unique_ptr<ModelRegistry> registry_;
@@ -174,9 +181,6 @@ class InferenceServer {
   std::shared_ptr<Preloader> preloader_;
   std::unique_ptr<PeriodicTask> refresher_;
   std::atomic<bool> shut_down_{false};
-  // The store version each loaded model was loaded at, by name.
-  mutable std::mutex versions_mu_;
-  mutable std::map<std::string, std::string, std::less<>> loaded_versions_ ABSL_GUARDED_BY(versions_mu_);
 };
 
 }  // namespace modelmux
