@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <set>
@@ -39,6 +40,7 @@ absl::StatusOr<std::unique_ptr<InferenceServer>> MakeServer(const Config& config
   options.max_concurrent_loads = config.max_concurrent_loads;
   options.max_pending_loads = config.max_pending_loads;
   options.initial_failure_backoff = std::chrono::milliseconds(config.failure_backoff_ms);
+  options.load_timeout = std::chrono::seconds(config.load_timeout_s);
   options.refresh_interval = std::chrono::seconds(config.refresh_interval_s);
   return InferenceServer::Create(std::move(options));
 }
@@ -147,6 +149,13 @@ int Run(const Config& config) {
   }
   (*server)->Shutdown();
   (*http)->Stop();
+  if ((*server)->has_stuck_loads()) {
+    // Threads stuck in abandoned loads still use the store and the backends:
+    // destroying those under them would crash; the process ends here instead.
+    spdlog::warn("stopped with loads stuck in a backend; exiting without tearing the server down");
+    spdlog::default_logger()->flush();
+    std::_Exit(0);
+  }
   spdlog::info("stopped");
   return 0;
 }
