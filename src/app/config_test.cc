@@ -126,5 +126,25 @@ TEST(ConfigTest, S3StoreAndDiskCacheFlags) {
   EXPECT_TRUE(Parse({"--s3-max-attempts", "0"}).exit_now);
 }
 
+TEST(ConfigTest, DeadlineFlags) {
+  ParseOutcome d = Parse({});
+  ASSERT_FALSE(d.exit_now) << d.message;
+  EXPECT_EQ(d.config.load_timeout_s, 120);
+  EXPECT_EQ(d.config.store_timeout_ms, 2000);
+  EXPECT_EQ(d.config.s3_low_speed_limit, 32 << 10);
+  EXPECT_EQ(d.config.s3_low_speed_time_s, 10);
+  ParseOutcome s = Parse({"--load-timeout", "0", "--store-timeout", "500", "--s3-low-speed-limit", "1M",
+                          "--s3-low-speed-time", "3"});
+  ASSERT_FALSE(s.exit_now) << s.message;
+  EXPECT_EQ(s.config.load_timeout_s, 0);
+  EXPECT_EQ(s.config.store_timeout_ms, 500);
+  EXPECT_EQ(s.config.s3_low_speed_limit, 1 << 20);
+  EXPECT_EQ(s.config.s3_low_speed_time_s, 3);
+  EXPECT_TRUE(Parse({"--load-timeout", "-1"}).exit_now);
+  EXPECT_TRUE(Parse({"--store-timeout", "0"}).exit_now);
+  EXPECT_TRUE(Parse({"--s3-low-speed-limit", "fast"}).exit_now);
+  EXPECT_TRUE(Parse({"--s3-low-speed-time", "0"}).exit_now);
+}
+
 }  // namespace
 }  // namespace modelmux

@@ -44,6 +44,7 @@
 #include "runtime/scheduler.h"
 #include "server/periodic_task.h"
 #include "server/status_kind.h"
+#include "server/store_model_loader.h"
 #include "store/model_store.h"
 
 namespace modelmux {
@@ -113,6 +114,8 @@ class InferenceServer {
     int max_pending_loads = 256;
     std::chrono::milliseconds initial_failure_backoff{1000};
     std::chrono::milliseconds max_failure_backoff{60000};
+    // A load running longer is abandoned (ModelRegistry); 0: never.
+    std::chrono::milliseconds load_timeout{0};
     // How often loaded models are checked against the store and reloaded
     // when their artifact changed; 0: never (inference_server_reload.cc).
     std::chrono::milliseconds refresh_interval{0};
@@ -194,12 +197,16 @@ class InferenceServer {
   // returns the models reloaded.
   std::vector<std::string> RefreshChangedModels();
 
+  // True when loads abandoned at their timeout still hold load-pool threads
+  // (stuck in a backend): after Shutdown, the process must then exit without
+  // running destructors (runtime/load_pool.h).
+  bool has_stuck_loads() const { return load_pool_->has_stuck_threads(); }
+
  private:
   class InferCall;
   class InferJob;
 
   explicit InferenceServer(Options& options);
-  absl::StatusOr<std::unique_ptr<Model>> LoadModel(std::string_view name) const;
   // Infer path (inference_server_infer.cc).
   void Enqueue(const std::shared_ptr<InferCall>& call, ModelHandle handle);
   static void RunOne(InferCall& call, ModelHandle& handle, std::chrono::nanoseconds queued);
@@ -209,8 +216,9 @@ class InferenceServer {
   void CallStore(std::string what, absl::AnyInvocable<absl::StatusOr<T>(const CallContext&) &&> work,
                  absl::AnyInvocable<void(absl::StatusOr<T>) &&> done);
   absl::StatusOr<std::vector<ModelStatus>> MergedIndex(const CallContext& call) const;
+  // A store call for metadata: store_timeout from now.
+  CallContext MetadataCall() const;
   // Freshness (inference_server_reload.cc).
-  void RecordLoadedVersion(std::string_view name, const std::string& version) const;
   bool StoreVersionChanged(std::string_view name) const;
   void LoadOrReload(const std::string& name, const ModelRegistry::LoadOptions& options, DoneCallback done);
 
@@ -218,6 +226,7 @@ class InferenceServer {
   // the backends, so they go last.
   std::unique_ptr<ModelStore> store_;
   std::vector<std::unique_ptr<Backend>> backends_;
+  std::unique_ptr<StoreModelLoader> loader_;  // the registry's planner
   Metrics* metrics_;
   const std::chrono::milliseconds request_timeout_;
   const std::chrono::milliseconds store_timeout_;
@@ -229,9 +238,6 @@ class InferenceServer {
   std::shared_ptr<Preloader> preloader_;
   std::unique_ptr<PeriodicTask> refresher_;
   std::atomic<bool> shut_down_{false};
-  // The store version each loaded model was loaded at, by name.
-  mutable std::mutex versions_mu_;
-  mutable std::map<std::string, std::string, std::less<>> loaded_versions_ ABSL_GUARDED_BY(versions_mu_);
   // Prewarming (optional); destroyed first, its task stopped in Shutdown.
   std::unique_ptr<PrewarmMetrics> prewarm_metrics_;
   std::unique_ptr<Prewarmer> prewarmer_;
