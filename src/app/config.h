@@ -51,6 +51,14 @@ struct Config {
   int64_t disk_cache_budget_bytes = int64_t{10} << 30;
   int max_concurrent_downloads = 2;
   int refresh_interval_s = 0;  // 0: no background check of loaded models
+
+  // Access control (issue 13; frontend/http/access_control.h). All empty:
+  // every route is open, as before.
+  std::string admin_token_file;
+  std::string api_token_file;
+  std::string sigv4_credentials_file;
+  std::string sigv4_region;  // empty: any region a credential scope names
+  bool metrics_auth = false;
 };
 
 // Parses argv. On --help, or on a usage error, returns the text to print with

@@ -26,6 +26,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include <mutex>
+#include "frontend/http/access_control.h"
 #include "frontend/http/http_reply.h"
 #include "frontend/http/router.h"
 #include "metrics/metrics.h"
@@ -36,6 +37,7 @@ class HttpSession;
 
 struct SessionHost {
   const Router* router = nullptr;
+  const AccessControl* access = nullptr;  // null: every route is open
   Metrics* metrics = nullptr;
   uint64_t max_body_bytes = 0;
   std::chrono::steady_clock::duration idle_timeout{};    // waiting for the client
