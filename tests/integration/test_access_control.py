@@ -24,7 +24,7 @@ import unittest
 from unittest import mock
 
 import harness
-from harness import Server, assert_error_json, metric_samples
+from harness import Server, assert_error_json
 
 try:
     import boto3
@@ -60,6 +60,16 @@ class Secrets:
 
     def cleanup(self):
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def auth_failures(metrics_text):
+    """{labels: value} of modelmux_auth_failures_total (route labels hold braces)."""
+    out = {}
+    for line in metrics_text.splitlines():
+        if line.startswith("modelmux_auth_failures_total{"):
+            labels, _, value = line[len("modelmux_auth_failures_total"):].rpartition(" ")
+            out[labels] = float(value)
+    return out
 
 
 def bearer(tok):
@@ -123,7 +133,7 @@ class ManagementAndApiTokensTest(AuthTestCase):
             index = {e["name"]: e for e in json.loads(self.call(s, "POST", "/v2/repository/index", api, {})[2])}
             self.assertNotEqual(index.get(p, {}).get("state"), "READY")
             metrics = self.call(s, "GET", "/metrics")[2].decode()
-        failures = dict(metric_samples(metrics, "modelmux_auth_failures_total"))
+        failures = auth_failures(metrics)
         self.assertEqual(failures['{reason="missing",route="/models"}'], 2)
         self.assertEqual(failures['{reason="invalid",route="/models/{name}"}'], 2)
         self.assertEqual(failures['{reason="insufficient",route="/v2/repository/models/{name}/load"}'], 6)
