@@ -31,17 +31,20 @@ void AddWarmRestartFlags(CLI::App& app, Config& c) {
 void AddAccessControlFlags(CLI::App& app, Config& c) {
   app.add_option("--admin-token-file", c.admin_token_file,
                  "Bearer tokens (one per line) that management routes require; re-read on SIGHUP");
-  app.add_option("--api-token-file", c.api_token_file,
-                 "Bearer tokens (one per line) that inference and read-only routes require; re-read on SIGHUP");
-  app.add_option("--sigv4-credentials", c.sigv4_credentials_file,
-                 "AWS SigV4 keys accepted on API routes (\"ACCESS_KEY_ID SECRET [admin]\" per line); re-read on SIGHUP");
+  app.add_option(
+      "--api-token-file", c.api_token_file,
+      "Bearer tokens (one per line) that inference and read-only routes require; re-read on SIGHUP");
+  app.add_option(
+      "--sigv4-credentials", c.sigv4_credentials_file,
+      "AWS SigV4 keys accepted on API routes (\"ACCESS_KEY_ID SECRET [admin]\" per line); re-read on SIGHUP");
   app.add_option("--sigv4-region", c.sigv4_region, "Region SigV4 credential scopes must name (default: any)");
   app.add_flag("--metrics-auth", c.metrics_auth, "GET /metrics needs an API credential too");
 }
 
 // The access-control flags that only make sense together; empty when fine.
 std::string CheckAccessControlFlags(const Config& c) {
-  const bool any = !c.admin_token_file.empty() || !c.api_token_file.empty() || !c.sigv4_credentials_file.empty();
+  const bool any =
+      !c.admin_token_file.empty() || !c.api_token_file.empty() || !c.sigv4_credentials_file.empty();
   if (c.metrics_auth && !any) {
     return "error: --metrics-auth needs --admin-token-file, --api-token-file or --sigv4-credentials\n";
   }

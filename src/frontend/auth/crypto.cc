@@ -2,23 +2,70 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/sha.h>
+
+#include <memory>
 
 namespace modelmux {
+namespace {
 
-Sha256Digest Sha256(std::string_view data) {
-  Sha256Digest digest;
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest.data());
-  return digest;
+constexpr size_t kBlockSize = 64;  // SHA-256's
+
+// OpenSSL 3's one-shot SHA256() and HMAC() look the algorithm up on every
+// call (about 1 and 2 us here); an algorithm fetched once and a context kept
+// per thread make a digest of a short input about 0.25 us.
+const EVP_MD* Sha256Algorithm() {
+  static const EVP_MD* const md = [] {
+    const EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    return fetched != nullptr ? fetched : EVP_sha256();
+  }();
+  return md;
 }
 
+// A digest being computed: Init(), Update()s, Final().
+class Sha256Stream {
+ public:
+  Sha256Stream() : ctx_(ThreadContext()) { EVP_DigestInit_ex(ctx_, Sha256Algorithm(), nullptr); }
+  Sha256Stream& Update(std::string_view data) {
+    EVP_DigestUpdate(ctx_, data.data(), data.size());
+    return *this;
+  }
+  Sha256Digest Final() {
+    Sha256Digest digest;
+    unsigned int length = 0;
+    EVP_DigestFinal_ex(ctx_, digest.data(), &length);
+    return digest;
+  }
+
+ private:
+  static EVP_MD_CTX* ThreadContext() {
+    thread_local std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+    return ctx.get();
+  }
+  EVP_MD_CTX* ctx_;
+};
+
+}  // namespace
+
+Sha256Digest Sha256(std::string_view data) { return Sha256Stream().Update(data).Final(); }
+
+// HMAC (RFC 2104) over the digest above.
 Sha256Digest HmacSha256(std::string_view key, std::string_view data) {
-  Sha256Digest digest;
-  unsigned int length = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest.data(), &length);
-  return digest;
+  std::array<char, kBlockSize> inner_pad{}, outer_pad{};
+  Sha256Digest hashed_key;
+  if (key.size() > kBlockSize) {
+    hashed_key = Sha256(key);
+    key = AsView(hashed_key);
+  }
+  for (size_t i = 0; i < kBlockSize; ++i) {
+    const char k = i < key.size() ? key[i] : 0;
+    inner_pad[i] = static_cast<char>(k ^ 0x36);
+    outer_pad[i] = static_cast<char>(k ^ 0x5c);
+  }
+  const Sha256Digest inner = Sha256Stream().Update({inner_pad.data(), kBlockSize}).Update(data).Final();
+  Sha256Digest mac = Sha256Stream().Update({outer_pad.data(), kBlockSize}).Update(AsView(inner)).Final();
+  OPENSSL_cleanse(inner_pad.data(), kBlockSize);
+  OPENSSL_cleanse(outer_pad.data(), kBlockSize);
+  return mac;
 }
 
 std::string HexDigest(const Sha256Digest& digest) {

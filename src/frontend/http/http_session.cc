@@ -224,7 +224,8 @@ void HttpSession::Dispatch() {
   const FieldHeaders headers(request);
   view.headers = &headers;
   if (host_.access != nullptr) {
-    if (std::optional<HttpReply> refused = host_.access->Check(view, match.route)) return Send(*std::move(refused));
+    if (std::optional<HttpReply> refused = host_.access->Check(view, match.route))
+      return Send(*std::move(refused));
   }
   std::optional<HttpReply> reply = host_.router->Handle(view, match, shared_from_this());
   if (reply.has_value()) Send(*std::move(reply));
