@@ -131,5 +131,6 @@ json.dump({"reps": $reps, "seconds": $secs, "connections": $conns,
 $(for k in "${!MED[@]}"; do case "$k" in *-cpu) echo "  \"$k\": \"${MED[$k]}\","; esac; done)
            }.items()}}, open(sys.argv[1], "w"), indent=1)
 PY
-rm -rf "$secrets"
+# The wrk scripts and the key files hold this run's credentials: not kept.
+rm -rf "$secrets" "$raw"/*.lua "$raw/warmup.txt"
 cat "$BENCH_OUT/auth.md"

@@ -7,7 +7,9 @@
 // server threads (ReplySink::Reply) are dispatched onto that strand first.
 // Bodies over the limit get 413, malformed requests 400; both then close the
 // connection after draining what the client still sends (a lingering close, so
-// the client reads the answer rather than a reset).
+// the client reads the answer rather than a reset). When the host has an
+// AccessControl, a request on a route that needs credentials is checked
+// before the Router sees it; a refusal (401/403) keeps the connection.
 //
 // SessionHost is what sessions share with the HttpServer that owns them.
 #pragma once

@@ -1,5 +1,0 @@
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["X-Amz-Date"] = "20261129T222425Z"
-wrk.headers["Authorization"] = "AWS4-HMAC-SHA256 Credential=AKIDBENCH/20261129/us-east-1/sagemaker/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=2edfaa51aa4fb8105ec5c40936cd95998d52688d187e457c113fd958e0dc6fb0"
-wrk.body = "{\"text\": \"driver never arrived and I was still charged twice for the same ride please refund me driver never arrived and I was still charged twice for the same ride please refund me driver never arrived and I was still charged twice for the same ride please refund me driver never arrived and I was still charged twice for the same ride please refund me\", \"top_k\": 3}"

@@ -1,2 +1,0 @@
-wrk.method = "GET"
-wrk.headers["Authorization"] = "Bearer bench--pbvgVGtUqJ2Bmr9XpdPDBrultyjPaDH"
