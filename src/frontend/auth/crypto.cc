@@ -21,7 +21,8 @@ const EVP_MD* Sha256Algorithm() {
   return md;
 }
 
-// A digest being computed: Init(), Update()s, Final().
+// A digest being computed: construct, Update()s, Final(). It uses the thread's
+// one context, so a thread finishes one stream before it starts the next.
 class Sha256Stream {
  public:
   Sha256Stream() : ctx_(ThreadContext()) { EVP_DigestInit_ex(ctx_, Sha256Algorithm(), nullptr); }
