@@ -62,6 +62,14 @@ struct Config {
   int64_t prewarm_bytes = 0;  // 0: a tenth of the memory budget
   int prewarm_loads_per_minute = 30;
   double prewarm_lead_seconds = 60;
+
+  // Access control (issue 13; frontend/http/access_control.h). All empty:
+  // every route is open, as before.
+  std::string admin_token_file;
+  std::string api_token_file;
+  std::string sigv4_credentials_file;
+  std::string sigv4_region;  // empty: any region a credential scope names
+  bool metrics_auth = false;
 };
 
 // Parses argv. On --help, or on a usage error, returns the text to print with

@@ -1,6 +1,7 @@
 // modelmux: wires the store, the TorchScript backend, the inference server and
 // the HTTP front end together, then waits for SIGTERM/SIGINT and shuts down
-// gracefully: stop accepting, finish the requests in flight, exit 0.
+// gracefully: stop accepting, finish the requests in flight, exit 0. SIGHUP
+// re-reads the credentials files (access control) and keeps serving.
 #include <pthread.h>
 #include <signal.h>
 
@@ -10,6 +11,7 @@
 #include <iostream>
 #include <set>
 
+#include "app/access_setup.h"
 #include "app/config.h"
 #include "app/store_factory.h"
 #include "backends/torchscript/torchscript_backend.h"
@@ -114,8 +116,15 @@ int Run(const Config& config) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // Credentials first: a bad file stops the start before any model loads.
+  absl::StatusOr<std::unique_ptr<Authenticator>> authenticator = MakeAuthenticator(config);
+  if (!authenticator.ok()) {
+    spdlog::error("cannot start: {}", std::string(authenticator.status().message()));
+    return 2;
+  }
   ConfigureTorchThreads();
   Metrics metrics({.per_model_labels = config.per_model_metrics});
   metrics.SetMemoryBudgetBytes(config.memory_budget_bytes);
@@ -129,7 +138,9 @@ int Run(const Config& config) {
       {.address = config.address,
        .port = static_cast<uint16_t>(config.port),
        .io_threads = config.io_threads,
-       .max_body_bytes = config.max_body_bytes},
+       .max_body_bytes = config.max_body_bytes,
+       .authenticator = authenticator->get(),
+       .metrics_auth = config.metrics_auth},
       server->get());
   if (!http.ok()) {
     spdlog::error("cannot listen: {}", http.status().ToString());
@@ -149,7 +160,9 @@ int Run(const Config& config) {
   }
 
   int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGHUP) {
+    ReloadCredentials(authenticator->get());
+  }
   spdlog::info("signal {}: no new connections; finishing requests in flight", signal_number);
   (*http)->StopAccepting();
   if (!(*http)->WaitIdle(std::chrono::seconds(30))) spdlog::warn("requests still in flight after 30 s");
