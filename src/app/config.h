@@ -51,6 +51,11 @@ struct Config {
   int64_t disk_cache_budget_bytes = int64_t{10} << 30;
   int max_concurrent_downloads = 2;
   int refresh_interval_s = 0;  // 0: no background check of loaded models
+
+  // KServe V2 over gRPC (issue 12): off unless a port is given (0: any free one).
+  int grpc_port = -1;
+  std::string grpc_port_file;
+  int grpc_threads = 1;
 };
 
 // Parses argv. On --help, or on a usage error, returns the text to print with
