@@ -60,8 +60,7 @@ ParseOutcome ParseFlags(int argc, char** argv) {
       ->check(CheckByteSize);
   app.add_option("--max-queue-per-model", c.max_queue_per_model, "Queued requests per model before 429")
       ->check(CLI::Range(1, 1 << 20));
-  app.add_option("--max-queued", c.max_queued, "Queued requests in all before 503")
-      ->check(CLI::Range(1, 1 << 24));
+  app.add_option("--max-queued", c.max_queued, "Queued requests in all before 503")->check(CLI::Range(1, 1 << 24));
   app.add_option("--max-concurrent-loads", c.max_concurrent_loads, "Model loads running at once")
       ->check(CLI::Range(1, 64));
   app.add_option("--max-pending-loads", c.max_pending_loads, "Model loads waiting before 503")
@@ -72,16 +71,11 @@ ParseOutcome ParseFlags(int argc, char** argv) {
   app.add_option("--max-workers-per-model", c.max_workers_per_model,
                  "Workers one model may occupy at once (0: 3/4 of --workers, below --workers when it is > 1)")
       ->check(CLI::Range(0, 1024));
-  app.add_option("--max-body-bytes", max_body, "Largest request body accepted (413 beyond)")
-      ->check(CheckByteSize);
-  app.add_option("--preload", c.preload_file,
-                 "File of model names to load before ready (\"name [pin]\" per line)");
-  app.add_flag("--preload-all", c.preload_all,
-               "Load every model in the store, within the budget, before ready");
-  app.add_option("--eviction-policy", c.eviction_policy, "Eviction policy")
-      ->check(CLI::IsMember(EvictionPolicyNames()));
-  app.add_option("--failure-backoff", c.failure_backoff_ms,
-                 "Initial retry back-off after a failed load, in ms")
+  app.add_option("--max-body-bytes", max_body, "Largest request body accepted (413 beyond)")->check(CheckByteSize);
+  app.add_option("--preload", c.preload_file, "File of model names to load before ready (\"name [pin]\" per line)");
+  app.add_flag("--preload-all", c.preload_all, "Load every model in the store, within the budget, before ready");
+  app.add_option("--eviction-policy", c.eviction_policy, "Eviction policy")->check(CLI::IsMember(EvictionPolicyNames()));
+  app.add_option("--failure-backoff", c.failure_backoff_ms, "Initial retry back-off after a failed load, in ms")
       ->check(CLI::Range(0, 3600000));
   app.add_flag("--per-model-metrics", c.per_model_metrics, "Label per-model metrics with model=\"<name>\"");
   app.add_option("--log-level", c.log_level, "Log level")
@@ -93,26 +87,19 @@ ParseOutcome ParseFlags(int argc, char** argv) {
   std::string disk_cache_budget = "10G";
   app.add_option("--s3-endpoint", c.s3_endpoint, "S3-compatible endpoint URL (default: AWS)");
   app.add_option("--s3-region", c.s3_region, "S3 region (SigV4 scope)");
-  app.add_option("--s3-max-attempts", c.s3_max_attempts,
-                 "Attempts per S3 request (retries on 5xx, throttling, network)")
+  app.add_option("--s3-max-attempts", c.s3_max_attempts, "Attempts per S3 request (retries on 5xx, throttling, network)")
       ->check(CLI::Range(1, 20));
-  app.add_option("--s3-connect-timeout", c.s3_connect_timeout_ms, "S3 connect timeout, ms")
-      ->check(CLI::Range(1, 600000));
-  app.add_option("--s3-request-timeout", c.s3_request_timeout_ms,
-                 "S3 HEAD/LIST timeout, ms (GETs: 30 s without progress)")
+  app.add_option("--s3-connect-timeout", c.s3_connect_timeout_ms, "S3 connect timeout, ms")->check(CLI::Range(1, 600000));
+  app.add_option("--s3-request-timeout", c.s3_request_timeout_ms, "S3 HEAD/LIST timeout, ms (GETs: 30 s without progress)")
       ->check(CLI::Range(1, 3600000));
-  app.add_option("--s3-retry-backoff", c.s3_retry_backoff_ms,
-                 "First S3 retry back-off, ms (doubles, full jitter)")
+  app.add_option("--s3-retry-backoff", c.s3_retry_backoff_ms, "First S3 retry back-off, ms (doubles, full jitter)")
       ->check(CLI::Range(0, 600000));
   app.add_option("--s3-list-page-size", c.s3_list_page_size, "Keys per ListObjectsV2 request")
       ->check(CLI::Range(1, 1000));
-  app.add_option("--disk-cache", c.disk_cache_dir,
-                 "Directory of downloaded artifacts, reused across restarts");
-  app.add_option("--disk-cache-budget", disk_cache_budget,
-                 "Bytes of artifacts kept in --disk-cache, e.g. 20G")
+  app.add_option("--disk-cache", c.disk_cache_dir, "Directory of downloaded artifacts, reused across restarts");
+  app.add_option("--disk-cache-budget", disk_cache_budget, "Bytes of artifacts kept in --disk-cache, e.g. 20G")
       ->check(CheckByteSize);
-  app.add_option("--max-concurrent-downloads", c.max_concurrent_downloads,
-                 "Artifact downloads running at once")
+  app.add_option("--max-concurrent-downloads", c.max_concurrent_downloads, "Artifact downloads running at once")
       ->check(CLI::Range(1, 64));
   app.add_option("--refresh-interval", c.refresh_interval_s,
                  "Seconds between checks of loaded models for a new version in the store (0: off)")
@@ -123,9 +110,7 @@ ParseOutcome ParseFlags(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     outcome.exit_now = true;
     outcome.exit_code = e.get_exit_code();
-    outcome.message = e.get_exit_code() == 0
-                          ? app.help()
-                          : absl::StrCat("error: ", e.what(), "\n", "run with --help for the flags\n");
+    outcome.message = e.get_exit_code() == 0 ? app.help() : absl::StrCat("error: ", e.what(), "\n", "run with --help for the flags\n");
     return outcome;
   }
   if (c.workers == 0) c.workers = cores;

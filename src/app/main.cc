@@ -139,12 +139,12 @@ int Run(const Config& config) {
     spdlog::error("cannot start: {}", server.status().ToString());
     return 1;
   }
-  absl::StatusOr<std::unique_ptr<HttpServer>> http =
-      HttpServer::Create({.address = config.address,
-                          .port = static_cast<uint16_t>(config.port),
-                          .io_threads = config.io_threads,
-                          .max_body_bytes = config.max_body_bytes},
-                         server->get());
+  absl::StatusOr<std::unique_ptr<HttpServer>> http = HttpServer::Create(
+      {.address = config.address,
+       .port = static_cast<uint16_t>(config.port),
+       .io_threads = config.io_threads,
+       .max_body_bytes = config.max_body_bytes},
+      server->get());
   if (!http.ok()) {
     spdlog::error("cannot listen: {}", http.status().ToString());
     return 1;
@@ -159,8 +159,8 @@ int Run(const Config& config) {
   (*http)->Start();
   const ServerInfo info = (*server)->Info();
   spdlog::info("modelmux listening on http://{}:{} (store {}, budget {}, {} workers, at most {} per model)",
-               config.address, (*http)->port(), info.store, FormatBytes(info.memory_budget_bytes),
-               info.workers, info.max_workers_per_model);
+               config.address, (*http)->port(), info.store, FormatBytes(info.memory_budget_bytes), info.workers,
+               info.max_workers_per_model);
   if (*grpc) StartGrpc(config, **grpc);
   if (!config.port_file.empty()) {
     std::string tmp = config.port_file + ".tmp";
