@@ -106,6 +106,8 @@ struct ServerCore {
   GrpcMetrics metrics;
   AsyncService service;
   std::atomic<bool> shutting_down{false};
+  // Calls that arrived and whose status has not gone out yet.
+  std::atomic<int> in_flight{0};
 };
 
 // One unary call from its arrival to its status being sent: its request,
@@ -138,13 +140,20 @@ class UnaryCall final : public Tag, public Rpc<Request, Reply> {
       }
       state_ = State::kRunning;
       arrived_ = Clock::now();
-      if (!core_.shutting_down.load(std::memory_order_acquire)) Listen(core_, method_, cq_);
+      core_.in_flight.fetch_add(1, std::memory_order_relaxed);
+      if (core_.shutting_down.load(std::memory_order_acquire)) {
+        // Draining: the calls in flight finish, new ones go elsewhere.
+        Finish(absl::UnavailableError("the server is shutting down"));
+        return;
+      }
+      Listen(core_, method_, cq_);
       (core_.handlers.*method_.handler)(*this);  // may Finish, and so end, this call
       return;
     }
     // The status went out (ok false: the client had gone).
     core_.metrics.ObserveRequest(method_.name, GrpcCodeName(code_),
                                  std::chrono::duration<double>(Clock::now() - arrived_).count());
+    core_.in_flight.fetch_sub(1, std::memory_order_release);
     delete this;
   }
 
@@ -291,7 +300,17 @@ void GrpcServer::Shutdown(std::chrono::milliseconds grace) {
   std::call_once(impl_->shutdown_once, [&] {
     impl_->shutting_down.store(true, std::memory_order_release);
     impl_->health->Stop();
-    impl_->server->Shutdown(std::chrono::system_clock::now() + grace);
+    // gRPC's own graceful shutdown also waits for idle clients to hang up
+    // (seconds): wait for the calls in flight only, then close at once.
+    const Clock::time_point deadline = Clock::now() + grace;
+    while (impl_->in_flight.load(std::memory_order_acquire) > 0 && Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    if (impl_->in_flight.load(std::memory_order_acquire) > 0) {
+      spdlog::warn("gRPC: {} calls still in flight after {} ms; cancelling them", impl_->in_flight.load(),
+                   grace.count());
+    }
+    impl_->server->Shutdown(std::chrono::system_clock::now());
   });
 }
 

@@ -52,9 +52,10 @@ class GrpcServer {
 
   // Starts the completion-queue threads.
   void Start();
-  // Turns health NOT_SERVING and takes no new calls; calls in flight may
-  // finish within `grace`, then gRPC cancels them. Blocks until every call
-  // in flight has ended. Idempotent.
+  // Turns health NOT_SERVING and answers new calls UNAVAILABLE; calls in
+  // flight may finish within `grace`, then gRPC cancels them and closes
+  // every connection. Blocks until every call in flight has ended (a
+  // cancelled one ends once the InferenceServer answers it). Idempotent.
   void Shutdown(std::chrono::milliseconds grace);
   // Shutdown(0) if not done, then stops and joins the completion-queue
   // threads. Idempotent.
