@@ -489,6 +489,8 @@ class GrpcServerLifecycleTest(GrpcTestBase):
             with GrpcServer(self.store.dir, "--preload", preload) as server:
                 _, channel = self.stub_for(server)
                 check = channel.unary_unary("/grpc.health.v1.Health/Check")
+                watch = channel.unary_stream("/grpc.health.v1.Health/Watch")(health_request(""), timeout=120)
+                self.assertEqual(health_status(next(watch)), NOT_SERVING)
                 seen = []
                 deadline = time.monotonic() + 120
                 while time.monotonic() < deadline:
@@ -499,6 +501,8 @@ class GrpcServerLifecycleTest(GrpcTestBase):
                     time.sleep(0.02)
                 self.assertEqual(seen[0], NOT_SERVING, "the slow model's load takes seconds")
                 self.assertEqual(seen[-1], SERVING)
+                self.assertEqual(health_status(next(watch)), SERVING)  # Watch is told of the change
+                watch.cancel()
                 self.assertTrue(self.pbg.GRPCInferenceServiceStub(channel).ServerReady(
                     self.pb.ServerReadyRequest()).ready)
 

@@ -10,61 +10,47 @@
 #include <vector>
 
 #include "fmt/format.h"
-#include "frontend/grpc/grpc_status.h"
+#include "frontend/grpc/health_service.h"
 #include "frontend/grpc/inference_service.h"
+#include "frontend/grpc/unary_call.h"
 #include "grpc_predict_v2.grpc.pb.h"
 #include "grpcpp/alarm.h"
-#include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
-#include "grpcpp/server_context.h"
 #include "metrics/grpc_metrics.h"
 #include "spdlog/spdlog.h"
 
 namespace modelmux {
 namespace {
 
+using namespace grpc_internal;  // NOLINT: the completion-queue machinery
 using Clock = std::chrono::steady_clock;
 using AsyncService = inference::GRPCInferenceService::AsyncService;
-
-// The service name health checks may ask about, besides "" (the server).
-constexpr char kServiceName[] = "inference.GRPCInferenceService";
 
 // Calls of one method waiting to be taken, per completion queue: enough
 // inferences that a burst finds one ready; the rest are rare.
 constexpr int kInferListeners = 16;
 constexpr int kOtherListeners = 2;
 
-// Everything a completion-queue event may act on.
-class Tag {
- public:
-  virtual ~Tag() = default;
-  // One event of this tag; `ok` as the completion queue reports it.
-  virtual void Proceed(bool ok) = 0;
-};
-
 // Copies InferenceServer::Ready() into the health service every `interval`,
 // from an alarm on one completion queue (no thread of its own).
 class HealthPublisher final : public Tag {
  public:
-  HealthPublisher(grpc::HealthCheckServiceInterface* health, const InferenceServer* server,
-                  std::chrono::milliseconds interval)
-      : health_(health), server_(server), interval_(interval) {
-    Publish(false);
-  }
+  HealthPublisher(HealthService* health, const InferenceServer* server, std::chrono::milliseconds interval)
+      : health_(health), server_(server), interval_(interval) {}
 
   void Start(grpc::CompletionQueue* cq) {
     std::lock_guard<std::mutex> lock(mu_);
     cq_ = cq;
-    Update();
+    health_->SetServing(server_->Ready());
     Arm();
   }
 
   void Proceed(bool ok) override {
     std::lock_guard<std::mutex> lock(mu_);
     if (!ok || stopped_) return;  // cancelled by Stop
-    Update();
+    health_->SetServing(server_->Ready());
     Arm();
   }
 
@@ -72,163 +58,103 @@ class HealthPublisher final : public Tag {
   void Stop() {
     std::lock_guard<std::mutex> lock(mu_);
     stopped_ = true;
-    Publish(false);
+    health_->Shutdown();
     if (cq_ != nullptr) alarm_.Cancel();
   }
 
  private:
-  void Update() {
-    const bool ready = server_->Ready();
-    if (ready != serving_) Publish(ready);
-  }
-  void Publish(bool serving) {
-    serving_ = serving;
-    health_->SetServingStatus("", serving);
-    health_->SetServingStatus(kServiceName, serving);
-  }
   void Arm() { alarm_.Set(cq_, std::chrono::system_clock::now() + interval_, this); }
 
-  grpc::HealthCheckServiceInterface* const health_;
+  HealthService* const health_;
   const InferenceServer* const server_;
   const std::chrono::milliseconds interval_;
   std::mutex mu_;
   grpc::CompletionQueue* cq_ = nullptr;
   grpc::Alarm alarm_;
-  bool serving_ = false;
   bool stopped_ = false;
 };
 
 // What the calls of one GrpcServer share.
-struct ServerCore {
-  explicit ServerCore(InferenceServer* server) : handlers(server), metrics(server->metrics().registry()) {}
+struct ServerCore : CallState {
+  explicit ServerCore(InferenceServer* server)
+      : CallState(&grpc_metrics),
+        handlers(server),
+        grpc_metrics(server->metrics().registry()),
+        health(this) {}
 
   InferenceRpcHandlers handlers;
-  GrpcMetrics metrics;
+  GrpcMetrics grpc_metrics;
   AsyncService service;
-  std::atomic<bool> shutting_down{false};
-  // Calls that arrived and whose status has not gone out yet.
-  std::atomic<int> in_flight{0};
+  HealthService health;
 };
 
-// One unary call from its arrival to its status being sent: its request,
-// its reply, and the writer that answers it. It asks for the next call of
-// its method when it arrives, and deletes itself once answered.
 template <typename Request, typename Reply>
-class UnaryCall final : public Tag, public Rpc<Request, Reply> {
+using Method = typename UnaryCall<Request, Reply>::Method;
+
+// A method of inference.GRPCInferenceService: its generated Request<Name> and
+// its handler.
+template <typename Request, typename Reply, typename RequestMethod>
+Method<Request, Reply> InferenceMethod(ServerCore& core, const char* name, RequestMethod request,
+                                       void (InferenceRpcHandlers::*handler)(Rpc<Request, Reply>&)) {
+  return {.name = name,
+          .request = [&core, request](
+                         grpc::ServerContext* context, Request* message,
+                         grpc::ServerAsyncResponseWriter<Reply>* writer, grpc::ServerCompletionQueue* cq,
+                         void* tag) { (core.service.*request)(context, message, writer, cq, cq, tag); },
+          .handler = [&core, handler](Rpc<Request, Reply>& rpc) { (core.handlers.*handler)(rpc); }};
+}
+
+// The methods of inference.GRPCInferenceService, each with `listeners` calls
+// waiting on every completion queue.
+class InferenceMethods {
  public:
-  using RequestMethod = void (AsyncService::*)(grpc::ServerContext*, Request*,
-                                               grpc::ServerAsyncResponseWriter<Reply>*,
-                                               grpc::CompletionQueue*, grpc::ServerCompletionQueue*, void*);
-  using Handler = void (InferenceRpcHandlers::*)(Rpc<Request, Reply>&);
-  struct Method {
-    const char* name;  // as in the metrics
-    RequestMethod request;
-    Handler handler;
-  };
-
-  // Waits for the next call of `method` on `cq`.
-  static void Listen(ServerCore& core, const Method& method, grpc::ServerCompletionQueue* cq) {
-    auto* call = new UnaryCall(core, method, cq);
-    (core.service.*method.request)(&call->context_, &call->request_, &call->writer_, cq, cq, call);
+  explicit InferenceMethods(ServerCore& core)
+      : core_(core),
+#define MODELMUX_METHOD(NAME) \
+  NAME##_(InferenceMethod(core, #NAME, &AsyncService::Request##NAME, &InferenceRpcHandlers::NAME))
+        MODELMUX_METHOD(ServerLive),
+        MODELMUX_METHOD(ServerReady),
+        MODELMUX_METHOD(ModelReady),
+        MODELMUX_METHOD(ServerMetadata),
+        MODELMUX_METHOD(ModelMetadata),
+        MODELMUX_METHOD(ModelInfer),
+        MODELMUX_METHOD(RepositoryIndex),
+        MODELMUX_METHOD(RepositoryModelLoad),
+        MODELMUX_METHOD(RepositoryModelUnload) {
   }
+#undef MODELMUX_METHOD
 
-  void Proceed(bool ok) override {
-    if (state_ == State::kListening) {
-      if (!ok) {  // the server is shutting down: no call came
-        delete this;
-        return;
-      }
-      state_ = State::kRunning;
-      arrived_ = Clock::now();
-      core_.in_flight.fetch_add(1, std::memory_order_relaxed);
-      if (core_.shutting_down.load(std::memory_order_acquire)) {
-        // Draining: the calls in flight finish, new ones go elsewhere.
-        Finish(absl::UnavailableError("the server is shutting down"));
-        return;
-      }
-      Listen(core_, method_, cq_);
-      (core_.handlers.*method_.handler)(*this);  // may Finish, and so end, this call
-      return;
-    }
-    // The status went out (ok false: the client had gone).
-    core_.metrics.ObserveRequest(method_.name, GrpcCodeName(code_),
-                                 std::chrono::duration<double>(Clock::now() - arrived_).count());
-    core_.in_flight.fetch_sub(1, std::memory_order_release);
-    delete this;
-  }
-
-  Request& request() override { return request_; }
-  Reply& reply() override { return reply_; }
-
-  Deadline deadline() const override {
-    const std::chrono::system_clock::time_point when = context_.deadline();
-    if (when == std::chrono::system_clock::time_point::max()) return Deadline::Never();
-    const auto left = std::chrono::duration_cast<Clock::duration>(when - std::chrono::system_clock::now());
-    return Deadline::In(std::max(left, Clock::duration::zero()));
-  }
-
-  void Finish(const absl::Status& status) override {
-    state_ = State::kFinishing;
-    if (status.ok()) {
-      code_ = grpc::StatusCode::OK;
-      writer_.Finish(reply_, grpc::Status::OK, this);
-      return;
-    }
-    const GrpcError error = GrpcErrorFor(status);
-    code_ = error.status.error_code();
-    if (error.retry_after.count() > 0) {
-      context_.AddTrailingMetadata(std::string(kRetryAfterMetadata),
-                                   std::to_string(error.retry_after.count()));
-    }
-    writer_.FinishWithError(error.status, this);
+  void Listen(grpc::ServerCompletionQueue* cq) {
+    ListenTo(ServerLive_, cq, kOtherListeners);
+    ListenTo(ServerReady_, cq, kOtherListeners);
+    ListenTo(ModelReady_, cq, kOtherListeners);
+    ListenTo(ServerMetadata_, cq, kOtherListeners);
+    ListenTo(ModelMetadata_, cq, kOtherListeners);
+    ListenTo(ModelInfer_, cq, kInferListeners);
+    ListenTo(RepositoryIndex_, cq, kOtherListeners);
+    ListenTo(RepositoryModelLoad_, cq, kOtherListeners);
+    ListenTo(RepositoryModelUnload_, cq, kOtherListeners);
   }
 
  private:
-  enum class State { kListening, kRunning, kFinishing };
-
-  UnaryCall(ServerCore& core, const Method& method, grpc::ServerCompletionQueue* cq)
-      : core_(core), method_(method), cq_(cq), writer_(&context_) {}
+  template <typename M>
+  void ListenTo(const M& method, grpc::ServerCompletionQueue* cq, int listeners) {
+    for (int i = 0; i < listeners; ++i) M::Call::Listen(core_, method, cq);
+  }
 
   ServerCore& core_;
-  const Method& method_;
-  grpc::ServerCompletionQueue* const cq_;
-  grpc::ServerContext context_;
-  Request request_;
-  Reply reply_;
-  grpc::ServerAsyncResponseWriter<Reply> writer_;
-  State state_ = State::kListening;
-  Clock::time_point arrived_;
-  grpc::StatusCode code_ = grpc::StatusCode::UNKNOWN;
-};
-
-template <typename Request, typename Reply>
-void Listen(ServerCore& core, const typename UnaryCall<Request, Reply>::Method& method,
-            grpc::ServerCompletionQueue* cq, int listeners) {
-  for (int i = 0; i < listeners; ++i) UnaryCall<Request, Reply>::Listen(core, method, cq);
-}
-
-// The methods of inference.GRPCInferenceService and their handlers.
-void ListenForEveryMethod(ServerCore& core, grpc::ServerCompletionQueue* cq) {
-  using namespace inference;  // NOLINT: the protocol's message names
-  using H = InferenceRpcHandlers;
-  using S = AsyncService;
-#define MODELMUX_METHOD(NAME, LISTENERS)                                                               \
-  {                                                                                                    \
-    static const UnaryCall<NAME##Request, NAME##Response>::Method kMethod = {#NAME, &S::Request##NAME, \
-                                                                             &H::NAME};                \
-    Listen<NAME##Request, NAME##Response>(core, kMethod, cq, LISTENERS);                               \
-  }
-  MODELMUX_METHOD(ServerLive, kOtherListeners)
-  MODELMUX_METHOD(ServerReady, kOtherListeners)
-  MODELMUX_METHOD(ModelReady, kOtherListeners)
-  MODELMUX_METHOD(ServerMetadata, kOtherListeners)
-  MODELMUX_METHOD(ModelMetadata, kOtherListeners)
-  MODELMUX_METHOD(ModelInfer, kInferListeners)
-  MODELMUX_METHOD(RepositoryIndex, kOtherListeners)
-  MODELMUX_METHOD(RepositoryModelLoad, kOtherListeners)
-  MODELMUX_METHOD(RepositoryModelUnload, kOtherListeners)
+#define MODELMUX_METHOD(NAME) const Method<inference::NAME##Request, inference::NAME##Response> NAME##_;
+  MODELMUX_METHOD(ServerLive)
+  MODELMUX_METHOD(ServerReady)
+  MODELMUX_METHOD(ModelReady)
+  MODELMUX_METHOD(ServerMetadata)
+  MODELMUX_METHOD(ModelMetadata)
+  MODELMUX_METHOD(ModelInfer)
+  MODELMUX_METHOD(RepositoryIndex)
+  MODELMUX_METHOD(RepositoryModelLoad)
+  MODELMUX_METHOD(RepositoryModelUnload)
 #undef MODELMUX_METHOD
-}
+};
 
 void Poll(grpc::ServerCompletionQueue* cq) {
   void* tag = nullptr;
@@ -244,13 +170,15 @@ std::string HostPort(const std::string& address, uint16_t port) {
 }  // namespace
 
 struct GrpcServer::Impl : ServerCore {
-  Impl(const Options& options, InferenceServer* server) : ServerCore(server), options(options) {}
+  Impl(const Options& options, InferenceServer* server)
+      : ServerCore(server), options(options), methods(*this) {}
 
   const Options options;
+  InferenceMethods methods;
   std::unique_ptr<grpc::Server> server;
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> queues;
   std::vector<std::thread> threads;
-  std::unique_ptr<HealthPublisher> health;
+  std::unique_ptr<HealthPublisher> health_publisher;
   int port = 0;
   std::once_flag shutdown_once;
   std::once_flag stop_once;
@@ -262,7 +190,8 @@ GrpcServer::~GrpcServer() { Stop(); }
 
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Create(const Options& options,
                                                                InferenceServer* server) {
-  grpc::EnableDefaultHealthCheckService(true);
+  // Health checks are served by our HealthService, on our queues.
+  grpc::EnableDefaultHealthCheckService(false);
   auto impl = std::make_unique<Impl>(options, server);
   const std::string target = HostPort(options.address, options.port);
   grpc::ServerBuilder builder;
@@ -272,22 +201,24 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Create(const Options& op
   builder.SetMaxReceiveMessageSize(
       static_cast<int>(std::min<int64_t>(options.max_message_bytes, std::numeric_limits<int>::max())));
   builder.RegisterService(&impl->service);
+  builder.RegisterService(impl->health.service());
   for (int i = 0; i < std::max(1, options.threads); ++i) impl->queues.push_back(builder.AddCompletionQueue());
   impl->server = builder.BuildAndStart();
   if (impl->server == nullptr || impl->port == 0) {
     return absl::UnavailableError(fmt::format("cannot listen for gRPC on {}", target));
   }
-  grpc::HealthCheckServiceInterface* health = impl->server->GetHealthCheckService();
-  if (health == nullptr) return absl::InternalError("gRPC's default health check service is missing");
-  impl->health = std::make_unique<HealthPublisher>(health, server, options.health_interval);
+  impl->health_publisher = std::make_unique<HealthPublisher>(&impl->health, server, options.health_interval);
   return std::unique_ptr<GrpcServer>(new GrpcServer(std::move(impl)));
 }
 
 uint16_t GrpcServer::port() const { return static_cast<uint16_t>(impl_->port); }
 
 void GrpcServer::Start() {
-  for (auto& cq : impl_->queues) ListenForEveryMethod(*impl_, cq.get());
-  impl_->health->Start(impl_->queues.front().get());
+  for (auto& cq : impl_->queues) {
+    impl_->methods.Listen(cq.get());
+    impl_->health.Listen(cq.get());
+  }
+  impl_->health_publisher->Start(impl_->queues.front().get());
   for (size_t i = 0; i < impl_->queues.size(); ++i) {
     impl_->threads.emplace_back([cq = impl_->queues[i].get(), i] {
       pthread_setname_np(pthread_self(), fmt::format("grpc-cq-{}", i).substr(0, 15).c_str());
@@ -298,8 +229,8 @@ void GrpcServer::Start() {
 
 void GrpcServer::Shutdown(std::chrono::milliseconds grace) {
   std::call_once(impl_->shutdown_once, [&] {
-    impl_->shutting_down.store(true, std::memory_order_release);
-    impl_->health->Stop();
+    impl_->draining.store(true, std::memory_order_release);
+    impl_->health_publisher->Stop();
     // gRPC's own graceful shutdown also waits for idle clients to hang up
     // (seconds): wait for the calls in flight only, then close at once.
     const Clock::time_point deadline = Clock::now() + grace;
