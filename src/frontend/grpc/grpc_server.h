@@ -5,9 +5,9 @@
 //
 // Asynchronous, on a fixed number of threads: each thread polls its own
 // completion queue and runs the handlers of the calls that arrive on it
-// (inference_service.h), which hand the work to the InferenceServer and
-// answer from its callbacks. gRPC adds a few threads of its own (timers, and
-// the callback queue of its default health service), whatever the load.
+// (inference_service.h, health_service.h), which hand the work to the
+// InferenceServer and answer from its callbacks. gRPC keeps a few threads of
+// its own (timers, an executor sized by the cores), whatever the load.
 //
 // Graceful shutdown (SIGTERM), beside the HTTP front end's:
 //   grpc->Shutdown(grace);   // no new calls; calls in flight get `grace`
