@@ -83,6 +83,16 @@ std::string CheckAccessControlFlags(const Config& c) {
   return "";
 }
 
+// KServe V2 / Open Inference Protocol over gRPC (issue 12).
+void AddGrpcFlags(CLI::App& app, Config& c) {
+  app.add_option("--grpc-port", c.grpc_port, "gRPC port for KServe V2 (0: pick a free one); off unless set")
+      ->default_str("off")
+      ->check(CLI::Range(0, 65535));
+  app.add_option("--grpc-port-file", c.grpc_port_file,
+                 "Write the bound gRPC port to this file once listening");
+  app.add_option("--grpc-threads", c.grpc_threads, "gRPC completion-queue threads")->check(CLI::Range(1, 64));
+}
+
 }  // namespace
 
 ParseOutcome ParseFlags(int argc, char** argv) {
@@ -130,6 +140,7 @@ ParseOutcome ParseFlags(int argc, char** argv) {
   std::string prewarm_bytes = "0";
   AddPrewarmFlags(app, c, prewarm_bytes);
   AddAccessControlFlags(app, c);
+  AddGrpcFlags(app, c);
 
   // S3 store and disk cache (issue 4).
   std::string disk_cache_budget = "10G";

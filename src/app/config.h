@@ -70,6 +70,11 @@ struct Config {
   std::string sigv4_credentials_file;
   std::string sigv4_region;  // empty: any region a credential scope names
   bool metrics_auth = false;
+
+  // KServe V2 over gRPC (issue 12): off unless a port is given (0: any free one).
+  int grpc_port = -1;
+  std::string grpc_port_file;
+  int grpc_threads = 1;
 };
 
 // Parses argv. On --help, or on a usage error, returns the text to print with

@@ -164,5 +164,20 @@ TEST(ConfigTest, AccessControlFlags) {
   EXPECT_THAT(Parse({"--sigv4-region", "us-east-1"}).message, HasSubstr("--sigv4-region needs"));
 }
 
+TEST(ConfigTest, GrpcFlags) {
+  ParseOutcome d = Parse({});
+  ASSERT_FALSE(d.exit_now) << d.message;
+  EXPECT_EQ(d.config.grpc_port, -1);  // off
+  EXPECT_EQ(d.config.grpc_threads, 1);
+  ParseOutcome on = Parse({"--grpc-port", "0", "--grpc-port-file", "/tmp/p", "--grpc-threads", "3"});
+  ASSERT_FALSE(on.exit_now) << on.message;
+  EXPECT_EQ(on.config.grpc_port, 0);
+  EXPECT_EQ(on.config.grpc_port_file, "/tmp/p");
+  EXPECT_EQ(on.config.grpc_threads, 3);
+  EXPECT_TRUE(Parse({"--grpc-port", "70000"}).exit_now);
+  EXPECT_TRUE(Parse({"--grpc-threads", "0"}).exit_now);
+  EXPECT_THAT(Parse({"--help"}).message, HasSubstr("--grpc-port"));
+}
+
 }  // namespace
 }  // namespace modelmux
