@@ -6,7 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/byte_size.h"
-#include "registry/policy_factory.h"
+#include "eviction/policy_factory.h"
 #include "server/inference_server.h"
 #include "server/warm_state.h"
 
@@ -25,6 +25,72 @@ void AddWarmRestartFlags(CLI::App& app, Config& c) {
                  "Save the loaded model names here (periodically and at shutdown); preload them at start");
   app.add_option("--state-interval", c.state_interval_s, "Seconds between saves of the --state-dir state")
       ->check(CLI::Range(1, 86400));
+}
+
+// Predictive prewarming (issue 16); --prewarm-bytes goes to `bytes`.
+void AddPrewarmFlags(CLI::App& app, Config& c, std::string& bytes) {
+  app.add_flag("--prewarm", c.prewarm,
+               "Load models shortly before their predicted next request (only with an idle load pool and free "
+               "memory)");
+  app.add_option("--prewarm-bytes", bytes,
+                 "Bytes prewarmed models may hold before their first request (0: a tenth of --memory-budget)")
+      ->check(CheckByteSize);
+  app.add_option("--prewarm-loads-per-minute", c.prewarm_loads_per_minute, "Prewarm loads per minute at most")
+      ->check(CLI::Range(1, 6000));
+  app.add_option("--prewarm-lead", c.prewarm_lead_seconds, "Seconds before a predicted request its prewarm starts")
+      ->check(CLI::Range(1.0, 3600.0));
+}
+
+// Deadlines of the load path (issue 11).
+void AddDeadlineFlags(CLI::App& app, Config& c, std::string& low_speed_limit) {
+  app.add_option("--load-timeout", c.load_timeout_s,
+                 "Seconds a model load may run before it is abandoned (its requests answered, the model FAILED); 0: "
+                 "never")
+      ->check(CLI::Range(0, 86400));
+  app.add_option("--store-timeout", c.store_timeout_ms, "Deadline of store calls for metadata (describe, index), ms")
+      ->check(CLI::Range(1, 3600000));
+  app.add_option("--s3-low-speed-limit", low_speed_limit,
+                 "An S3 transfer slower than this many bytes/s for --s3-low-speed-time is cut off and retried (0: never)")
+      ->check(CheckByteSize);
+  app.add_option("--s3-low-speed-time", c.s3_low_speed_time_s, "Seconds of --s3-low-speed-limit before the cut-off")
+      ->check(CLI::Range(1, 3600));
+}
+
+// Access control (issue 13).
+void AddAccessControlFlags(CLI::App& app, Config& c) {
+  app.add_option("--admin-token-file", c.admin_token_file,
+                 "Bearer tokens (one per line) that management routes require; re-read on SIGHUP");
+  app.add_option(
+      "--api-token-file", c.api_token_file,
+      "Bearer tokens (one per line) that inference and read-only routes require; re-read on SIGHUP");
+  app.add_option(
+      "--sigv4-credentials", c.sigv4_credentials_file,
+      "AWS SigV4 keys accepted on API routes (\"ACCESS_KEY_ID SECRET [admin]\" per line); re-read on SIGHUP");
+  app.add_option("--sigv4-region", c.sigv4_region, "Region SigV4 credential scopes must name (default: any)");
+  app.add_flag("--metrics-auth", c.metrics_auth, "GET /metrics needs an API credential too");
+}
+
+// The access-control flags that only make sense together; empty when fine.
+std::string CheckAccessControlFlags(const Config& c) {
+  const bool any =
+      !c.admin_token_file.empty() || !c.api_token_file.empty() || !c.sigv4_credentials_file.empty();
+  if (c.metrics_auth && !any) {
+    return "error: --metrics-auth needs --admin-token-file, --api-token-file or --sigv4-credentials\n";
+  }
+  if (!c.sigv4_region.empty() && c.sigv4_credentials_file.empty()) {
+    return "error: --sigv4-region needs --sigv4-credentials\n";
+  }
+  return "";
+}
+
+// KServe V2 / Open Inference Protocol over gRPC (issue 12).
+void AddGrpcFlags(CLI::App& app, Config& c) {
+  app.add_option("--grpc-port", c.grpc_port, "gRPC port for KServe V2 (0: pick a free one); off unless set")
+      ->default_str("off")
+      ->check(CLI::Range(0, 65535));
+  app.add_option("--grpc-port-file", c.grpc_port_file,
+                 "Write the bound gRPC port to this file once listening");
+  app.add_option("--grpc-threads", c.grpc_threads, "gRPC completion-queue threads")->check(CLI::Range(1, 64));
 }
 
 }  // namespace
@@ -55,6 +121,12 @@ ParseOutcome ParseFlags(int argc, char** argv) {
       ->check(CLI::Range(1, 64));
   app.add_option("--max-pending-loads", c.max_pending_loads, "Model loads waiting before 503")
       ->check(CLI::Range(1, 1 << 20));
+  app.add_option("--request-timeout", c.request_timeout_ms,
+                 "Longest an inference may wait and run, ms, from arrival (0: none); 504 beyond")
+      ->check(CLI::Range(0, 24 * 3600 * 1000));
+  app.add_option("--max-workers-per-model", c.max_workers_per_model,
+                 "Workers one model may occupy at once (0: 3/4 of --workers, below --workers when it is > 1)")
+      ->check(CLI::Range(0, 1024));
   app.add_option("--max-body-bytes", max_body, "Largest request body accepted (413 beyond)")->check(CheckByteSize);
   app.add_option("--preload", c.preload_file, "File of model names to load before ready (\"name [pin]\" per line)");
   app.add_flag("--preload-all", c.preload_all, "Load every model in the store, within the budget, before ready");
@@ -65,15 +137,22 @@ ParseOutcome ParseFlags(int argc, char** argv) {
   app.add_option("--log-level", c.log_level, "Log level")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   AddWarmRestartFlags(app, c);
+  std::string prewarm_bytes = "0";
+  AddPrewarmFlags(app, c, prewarm_bytes);
+  AddAccessControlFlags(app, c);
+  AddGrpcFlags(app, c);
 
   // S3 store and disk cache (issue 4).
   std::string disk_cache_budget = "10G";
+  std::string low_speed_limit = "32K";
+  AddDeadlineFlags(app, c, low_speed_limit);
   app.add_option("--s3-endpoint", c.s3_endpoint, "S3-compatible endpoint URL (default: AWS)");
   app.add_option("--s3-region", c.s3_region, "S3 region (SigV4 scope)");
   app.add_option("--s3-max-attempts", c.s3_max_attempts, "Attempts per S3 request (retries on 5xx, throttling, network)")
       ->check(CLI::Range(1, 20));
   app.add_option("--s3-connect-timeout", c.s3_connect_timeout_ms, "S3 connect timeout, ms")->check(CLI::Range(1, 600000));
-  app.add_option("--s3-request-timeout", c.s3_request_timeout_ms, "S3 HEAD/LIST timeout, ms (GETs: 30 s without progress)")
+  app.add_option("--s3-request-timeout", c.s3_request_timeout_ms,
+                 "S3 HEAD/LIST attempt timeout, ms (GETs: the load's deadline and the low-speed limit)")
       ->check(CLI::Range(1, 3600000));
   app.add_option("--s3-retry-backoff", c.s3_retry_backoff_ms, "First S3 retry back-off, ms (doubles, full jitter)")
       ->check(CLI::Range(0, 600000));
@@ -99,16 +178,25 @@ ParseOutcome ParseFlags(int argc, char** argv) {
   if (c.workers == 0) c.workers = cores;
   c.max_body_bytes = *ParseByteSize(max_body);
   c.disk_cache_budget_bytes = *ParseByteSize(disk_cache_budget);
+  c.s3_low_speed_limit = *ParseByteSize(low_speed_limit);
   if (app.count("--memory-budget") > 0) {
     c.memory_budget_bytes = *ParseByteSize(budget);
   } else {
     c.memory_budget_bytes = PhysicalMemoryBytes() * 7 / 10;
+  }
+  if (std::string error = CheckAccessControlFlags(c); !error.empty()) {
+    outcome.exit_now = true;
+    outcome.exit_code = 2;
+    outcome.message = error;
+    return outcome;
   }
   if (c.memory_budget_bytes <= 0) {
     outcome.exit_now = true;
     outcome.exit_code = 2;
     outcome.message = "error: --memory-budget must be positive\n";
   }
+  c.prewarm_bytes = *ParseByteSize(prewarm_bytes);
+  if (c.prewarm_bytes == 0) c.prewarm_bytes = c.memory_budget_bytes / 10;
   return outcome;
 }
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "registry/policy_factory.h"
+#include "eviction/policy_factory.h"
 #include "server/inference_server.h"
 
 namespace modelmux {
@@ -24,6 +24,10 @@ struct Config {
   int max_queued = 4096;
   int max_concurrent_loads = 2;
   int max_pending_loads = 256;
+  // Nothing stalls (issue 11): an inference's deadline, and the workers one
+  // model may hold (0: InferenceServer::DefaultMaxWorkersPerModel).
+  int request_timeout_ms = 60000;
+  int max_workers_per_model = 0;
   int64_t max_body_bytes = 6 << 20;
   std::string preload_file;
   bool preload_all = false;
@@ -34,6 +38,10 @@ struct Config {
   // Warm restarts (issue 5): where the loaded-model set is saved, and how often.
   std::string state_dir;
   int state_interval_s = 30;
+  // Deadlines of the load path (issue 11): a load running longer is
+  // abandoned (0: never); store calls for metadata get `store_timeout_ms`.
+  int load_timeout_s = 120;
+  int store_timeout_ms = 2000;
 
   // S3 store and disk cache (issue 4): used when `store` is s3://bucket/prefix.
   std::string s3_endpoint;  // empty: AWS
@@ -41,12 +49,32 @@ struct Config {
   int s3_max_attempts = 4;
   int s3_connect_timeout_ms = 5000;
   int s3_request_timeout_ms = 30000;
+  int64_t s3_low_speed_limit = 32 << 10;  // bytes/s below which a transfer is cut (0: never)
+  int s3_low_speed_time_s = 10;           // ... for this long
   int s3_retry_backoff_ms = 200;
   int s3_list_page_size = 1000;
   std::string disk_cache_dir;  // empty: a private temporary directory that keeps nothing
   int64_t disk_cache_budget_bytes = int64_t{10} << 30;
   int max_concurrent_downloads = 2;
   int refresh_interval_s = 0;  // 0: no background check of loaded models
+  // Predictive prewarming (issue 16).
+  bool prewarm = false;
+  int64_t prewarm_bytes = 0;  // 0: a tenth of the memory budget
+  int prewarm_loads_per_minute = 30;
+  double prewarm_lead_seconds = 60;
+
+  // Access control (issue 13; frontend/http/access_control.h). All empty:
+  // every route is open, as before.
+  std::string admin_token_file;
+  std::string api_token_file;
+  std::string sigv4_credentials_file;
+  std::string sigv4_region;  // empty: any region a credential scope names
+  bool metrics_auth = false;
+
+  // KServe V2 over gRPC (issue 12): off unless a port is given (0: any free one).
+  int grpc_port = -1;
+  std::string grpc_port_file;
+  int grpc_threads = 1;
 };
 
 // Parses argv. On --help, or on a usage error, returns the text to print with

@@ -1,15 +1,18 @@
 // modelmux: wires the store, the backends (TorchScript, fastText, XGBoost), the
 // inference server and the HTTP front end together, then waits for
 // SIGTERM/SIGINT and shuts down gracefully: stop accepting, finish the
-// requests in flight, exit 0.
+// requests in flight, exit 0. SIGHUP re-reads the credentials files (access
+// control) and keeps serving.
 #include <pthread.h>
 #include <signal.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <set>
 
+#include "app/access_setup.h"
 #include "app/config.h"
 #include "app/store_factory.h"
 #include "backends/fasttext/fasttext_backend.h"
@@ -17,10 +20,11 @@
 #include "backends/xgboost/xgboost_backend.h"
 #include "common/byte_size.h"
 #include "common/status_macros.h"
+#include "eviction/policy_factory.h"
+#include "frontend/grpc/grpc_server.h"
 #include "frontend/http/http_server.h"
 #include "metrics/metrics.h"
 #include "metrics/store_metrics.h"
-#include "registry/policy_factory.h"
 #include "server/inference_server.h"
 #include "server/warm_state.h"
 #include "spdlog/spdlog.h"
@@ -51,8 +55,18 @@ absl::StatusOr<std::unique_ptr<InferenceServer>> MakeServer(const Config& config
   options.max_queued_total = config.max_queued;
   options.max_concurrent_loads = config.max_concurrent_loads;
   options.max_pending_loads = config.max_pending_loads;
+  options.request_timeout = std::chrono::milliseconds(config.request_timeout_ms);
+  options.max_workers_per_model = config.max_workers_per_model;
   options.initial_failure_backoff = std::chrono::milliseconds(config.failure_backoff_ms);
+  options.load_timeout = std::chrono::seconds(config.load_timeout_s);
+  options.store_timeout = std::chrono::milliseconds(config.store_timeout_ms);
   options.refresh_interval = std::chrono::seconds(config.refresh_interval_s);
+  if (config.prewarm) {
+    options.prewarm.emplace();
+    options.prewarm->max_bytes = config.prewarm_bytes;
+    options.prewarm->max_loads_per_minute = config.prewarm_loads_per_minute;
+    options.prewarm->lead_seconds = config.prewarm_lead_seconds;
+  }
   return InferenceServer::Create(std::move(options));
 }
 
@@ -108,6 +122,28 @@ std::unique_ptr<WarmStateWriter> StartStateWriter(const Config& config, const In
   return writer;
 }
 
+// KServe V2 over gRPC (issue 12), when --grpc-port is set: bound (not yet
+// started) beside the HTTP port; nullptr when off.
+absl::StatusOr<std::unique_ptr<GrpcServer>> MakeGrpc(const Config& config, InferenceServer& server) {
+  if (config.grpc_port < 0) return nullptr;
+  return GrpcServer::Create({.address = config.address,
+                             .port = static_cast<uint16_t>(config.grpc_port),
+                             .threads = config.grpc_threads,
+                             .max_message_bytes = config.max_body_bytes},
+                            &server);
+}
+
+void StartGrpc(const Config& config, GrpcServer& grpc) {
+  grpc.Start();
+  spdlog::info("modelmux serving KServe V2 gRPC on {}:{} ({} threads)", config.address, grpc.port(),
+               config.grpc_threads);
+  if (!config.grpc_port_file.empty()) {
+    std::string tmp = config.grpc_port_file + ".tmp";
+    std::ofstream(tmp) << grpc.port() << "\n";
+    std::rename(tmp.c_str(), config.grpc_port_file.c_str());
+  }
+}
+
 int Run(const Config& config) {
   spdlog::set_level(spdlog::level::from_str(config.log_level));
   // Signals are taken by sigwait below; every thread started from here on
@@ -116,8 +152,15 @@ int Run(const Config& config) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // Credentials first: a bad file stops the start before any model loads.
+  absl::StatusOr<std::unique_ptr<Authenticator>> authenticator = MakeAuthenticator(config);
+  if (!authenticator.ok()) {
+    spdlog::error("cannot start: {}", std::string(authenticator.status().message()));
+    return 2;
+  }
   ConfigureTorchThreads();
   Metrics metrics({.per_model_labels = config.per_model_metrics});
   metrics.SetMemoryBudgetBytes(config.memory_budget_bytes);
@@ -131,18 +174,27 @@ int Run(const Config& config) {
       {.address = config.address,
        .port = static_cast<uint16_t>(config.port),
        .io_threads = config.io_threads,
-       .max_body_bytes = config.max_body_bytes},
+       .max_body_bytes = config.max_body_bytes,
+       .authenticator = authenticator->get(),
+       .metrics_auth = config.metrics_auth},
       server->get());
   if (!http.ok()) {
     spdlog::error("cannot listen: {}", http.status().ToString());
     return 1;
   }
+  absl::StatusOr<std::unique_ptr<GrpcServer>> grpc = MakeGrpc(config, **server);
+  if (!grpc.ok()) {
+    spdlog::error("cannot listen: {}", grpc.status().ToString());
+    return 1;
+  }
   StartPreload(config, **server);
   std::unique_ptr<WarmStateWriter> state_writer = StartStateWriter(config, **server);
   (*http)->Start();
-  spdlog::info("modelmux listening on http://{}:{} (store {}, budget {}, {} workers)", config.address,
-               (*http)->port(), (*server)->store().Describe(), FormatBytes(config.memory_budget_bytes),
-               config.workers);
+  const ServerInfo info = (*server)->Info();
+  spdlog::info("modelmux listening on http://{}:{} (store {}, budget {}, {} workers, at most {} per model)",
+               config.address, (*http)->port(), info.store, FormatBytes(info.memory_budget_bytes), info.workers,
+               info.max_workers_per_model);
+  if (*grpc) StartGrpc(config, **grpc);
   if (!config.port_file.empty()) {
     std::string tmp = config.port_file + ".tmp";
     std::ofstream(tmp) << (*http)->port() << "\n";
@@ -150,9 +202,12 @@ int Run(const Config& config) {
   }
 
   int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGHUP) {
+    ReloadCredentials(authenticator->get());
+  }
   spdlog::info("signal {}: no new connections; finishing requests in flight", signal_number);
   (*http)->StopAccepting();
+  if (*grpc) (*grpc)->Shutdown(std::chrono::seconds(30));  // gRPC calls in flight finish (or are cancelled)
   if (!(*http)->WaitIdle(std::chrono::seconds(30))) spdlog::warn("requests still in flight after 30 s");
   if (state_writer) {
     if (absl::Status saved = state_writer->StopAndWrite(); !saved.ok())
@@ -160,6 +215,14 @@ int Run(const Config& config) {
   }
   (*server)->Shutdown();
   (*http)->Stop();
+  if (*grpc) (*grpc)->Stop();
+  if ((*server)->has_stuck_loads()) {
+    // Threads stuck in abandoned loads still use the store and the backends:
+    // destroying those under them would crash; the process ends here instead.
+    spdlog::warn("stopped with loads stuck in a backend; exiting without tearing the server down");
+    spdlog::default_logger()->flush();
+    std::_Exit(0);
+  }
   spdlog::info("stopped");
   return 0;
 }

@@ -23,3 +23,15 @@
   auto tmp = (expr);                          \
   if (!tmp.ok()) return tmp.status();         \
   lhs = std::move(tmp).value()
+
+namespace modelmux {
+
+// A copy of `status` that shares no reference-counted state with it. The
+// system Abseil is not built with ThreadSanitizer, so a Status rep shared by
+// threads looks racy to TSan when its last owner frees it: when one error
+// answers several callers that may be on other threads, each gets its own.
+inline absl::Status UnsharedCopy(const absl::Status& status) {
+  return status.ok() ? absl::OkStatus() : absl::Status(status.code(), status.message());
+}
+
+}  // namespace modelmux

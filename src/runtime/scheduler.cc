@@ -1,6 +1,7 @@
 #include "runtime/scheduler.h"
 
 #include <algorithm>
+#include <exception>
 #include <optional>
 #include <utility>
 
@@ -18,23 +19,45 @@ Scheduler::Options Sanitized(Scheduler::Options options) {
   options.workers = std::max(1, options.workers);
   options.max_queue_per_model = std::max(1, options.max_queue_per_model);
   options.max_queued_total = std::max(1, options.max_queued_total);
+  if (options.max_workers_per_model <= 0 || options.max_workers_per_model > options.workers) {
+    options.max_workers_per_model = options.workers;
+  }
   return options;
 }
+
+// Each job gets a Status of its own: its answer may travel to another thread.
+void FailAll(Scheduler::Batch& batch, const std::string& message) {
+  for (auto& job : batch) {
+    runtime_internal::RunGuarded("scheduler", [&] { job->Fail(absl::InternalError(message)); });
+  }
+}
+
+class FunctionJob : public Scheduler::Job {
+ public:
+  explicit FunctionJob(Scheduler::Task task) : task_(std::move(task)) {}
+  void Run(Scheduler::Batch&, std::chrono::nanoseconds queued) override { std::move(task_)(queued); }
+
+ private:
+  Scheduler::Task task_;
+};
 
 }  // namespace
 
 struct Scheduler::ModelQueue {
   struct Entry {
-    Task task;
+    std::unique_ptr<Job> job;
     Clock::time_point submitted;
   };
-  std::string name;  // the key in queues_, kept so an emptied queue can erase itself
+  std::string name;  // the key in queues_, kept so an idle queue can erase itself
   std::deque<Entry> entries;
+  int running = 0;        // batches of this model on workers now
+  bool in_ready = false;  // on ready_: has entries and running < the cap
 };
 
-struct Scheduler::Next {
-  Task task;
-  Clock::time_point submitted;
+struct Scheduler::Taken {
+  ModelQueue* queue = nullptr;
+  Batch batch;
+  Clock::time_point submitted;  // of batch[0]
 };
 
 Scheduler::Scheduler(const Options& options) : options_(Sanitized(options)) {
@@ -48,6 +71,12 @@ Scheduler::~Scheduler() { Shutdown(); }
 
 absl::Status Scheduler::Submit(std::string_view model, Task task) {
   if (!task) return absl::InvalidArgumentError("Scheduler::Submit: empty task");
+  std::unique_ptr<Job> job = std::make_unique<FunctionJob>(std::move(task));
+  return Submit(model, job);
+}
+
+absl::Status Scheduler::Submit(std::string_view model, std::unique_ptr<Job>& job) {
+  if (job == nullptr) return absl::InvalidArgumentError("Scheduler::Submit: empty job");
   const Clock::time_point now = Clock::now();
   // The system Abseil has its own string_view type, distinct from std's.
   const absl::string_view name(model.data(), model.size());
@@ -71,39 +100,123 @@ absl::Status Scheduler::Submit(std::string_view model, Task task) {
     it = queues_.emplace(queue->name, std::move(queue)).first;
   }
   ModelQueue& queue = *it->second;
-  // A queue is on the ready list exactly when it has entries.
-  if (queue.entries.empty()) ready_.push_back(&queue);
-  queue.entries.push_back({std::move(task), now});
+  queue.entries.push_back({std::move(job), now});
   ++queued_;
-  work_ready_.notify_one();
+  if (!queue.in_ready && queue.running < options_.max_workers_per_model) {
+    queue.in_ready = true;
+    ready_.push_back(&queue);
+    work_ready_.notify_one();
+  }
   return absl::OkStatus();
 }
 
-std::optional<Scheduler::Next> Scheduler::TakeNext() {
-  std::unique_lock<std::mutex> lock(mu_);
-  work_ready_.wait(lock, [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return !ready_.empty() || stopping_; });
-  if (ready_.empty()) return std::nullopt;  // stopping and drained
-  ModelQueue* queue = ready_.front();
-  ready_.pop_front();
-  Next next{std::move(queue->entries.front().task), queue->entries.front().submitted};
-  queue->entries.pop_front();
-  --queued_;
-  if (queue->entries.empty()) {
-    // Erasing idle models keeps memory proportional to queued work, not to
-    // the number of models ever seen.
-    queues_.erase(queues_.find(queue->name));
-  } else {
-    ready_.push_back(queue);  // one task per turn: round robin across models
+void Scheduler::TakeBatchLocked(ModelQueue& queue, Taken& taken, Batch& dropped) {
+  std::deque<ModelQueue::Entry>& entries = queue.entries;
+  while (!entries.empty() && taken.batch.empty()) {
+    ModelQueue::Entry entry = std::move(entries.front());
+    entries.pop_front();
+    --queued_;
+    if (entry.job->Claim()) {
+      taken.submitted = entry.submitted;
+      taken.batch.push_back(std::move(entry.job));
+    } else {
+      dropped.push_back(std::move(entry.job));
+    }
   }
-  return next;
+  if (taken.batch.empty()) return;
+  const Job& lead = *taken.batch.front();
+  const void* key = lead.batch_key();
+  if (key == nullptr) return;
+  size_t weight = lead.batch_weight();
+  const size_t max_weight = lead.max_batch_weight();
+  // Compatible jobs join in queue order; the others keep their places.
+  std::deque<ModelQueue::Entry> kept;
+  for (ModelQueue::Entry& entry : entries) {
+    if (weight >= max_weight || entry.job->batch_key() != key ||
+        weight + entry.job->batch_weight() > max_weight) {
+      kept.push_back(std::move(entry));
+      continue;
+    }
+    --queued_;
+    if (entry.job->Claim()) {
+      weight += entry.job->batch_weight();
+      taken.batch.push_back(std::move(entry.job));
+    } else {
+      dropped.push_back(std::move(entry.job));
+    }
+  }
+  entries.swap(kept);
+}
+
+std::optional<Scheduler::Taken> Scheduler::TakeNext() {
+  Batch dropped;  // destroyed after the lock is released: jobs hold handles
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    work_ready_.wait(lock, [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      return !ready_.empty() || (stopping_ && queued_ == 0);
+    });
+    if (ready_.empty()) return std::nullopt;  // stopping and drained
+    ModelQueue* queue = ready_.front();
+    ready_.pop_front();
+    queue->in_ready = false;
+    Taken taken;
+    TakeBatchLocked(*queue, taken, dropped);
+    if (taken.batch.empty()) {  // every job it held had been answered already
+      if (queue->running == 0) queues_.erase(queues_.find(queue->name));
+      if (stopping_ && queued_ == 0) work_ready_.notify_all();
+      continue;
+    }
+    taken.queue = queue;
+    ++queue->running;
+    if (!queue->entries.empty() && queue->running < options_.max_workers_per_model) {
+      queue->in_ready = true;
+      ready_.push_back(queue);  // one batch per turn: round robin across models
+      work_ready_.notify_one();
+    }
+    lock.unlock();
+    dropped.clear();
+    return taken;
+  }
+}
+
+void Scheduler::Finished(ModelQueue* queue) {
+  std::lock_guard<std::mutex> lock(mu_);
+  --queue->running;
+  if (!queue->entries.empty()) {
+    if (!queue->in_ready) {
+      queue->in_ready = true;
+      ready_.push_back(queue);
+      work_ready_.notify_one();
+    }
+    return;
+  }
+  if (queue->running == 0 && !queue->in_ready) {
+    // Erasing idle models keeps memory proportional to work, not to the
+    // number of models ever seen.
+    queues_.erase(queues_.find(queue->name));
+  }
+  if (stopping_ && queued_ == 0) work_ready_.notify_all();
+}
+
+void Scheduler::RunBatch(Taken& taken) {
+  const auto waited = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - taken.submitted);
+  try {
+    taken.batch.front()->Run(taken.batch, waited);
+    return;
+  } catch (const std::exception& e) {
+    FailAll(taken.batch, absl::StrCat("inference threw an exception: ", e.what()));
+  } catch (...) {
+    FailAll(taken.batch, "inference threw a non-standard exception");
+  }
 }
 
 void Scheduler::WorkerLoop() {
   while (true) {
-    std::optional<Next> next = TakeNext();
-    if (!next) return;
-    const auto waited = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - next->submitted);
-    runtime_internal::RunGuarded("scheduler", std::move(next->task), waited);
+    std::optional<Taken> taken = TakeNext();
+    if (!taken) return;
+    RunBatch(*taken);
+    taken->batch.clear();  // before Finished: a job may hold a model handle
+    Finished(taken->queue);
   }
 }
 

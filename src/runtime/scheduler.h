@@ -2,15 +2,29 @@
 //
 // A fixed number of worker threads serve every model: the thread count does
 // not depend on how many models exist. Each model has its own FIFO queue of at
-// most `max_queue_per_model` tasks; workers take one task from each model with
-// work in turn (round robin), so a tenant with a deep queue cannot starve a
-// tenant with one request. A global cap bounds the total queued work. A model
-// whose queue empties holds no memory here, so thousands of mostly idle
-// models cost nothing.
+// most `max_queue_per_model` jobs; workers take from the models with work in
+// turn (round robin), so a tenant with a deep queue cannot starve a tenant
+// with one request. A global cap bounds the total queued work, and
+// `max_workers_per_model` caps how many workers one model may occupy at once,
+// so one pathologically slow model cannot hold every worker: while a model is
+// at its cap it is skipped and the other models' jobs run.
 //
-// Thread-safe. Tasks run on worker threads and must not block on other tasks.
-// An exception escaping a task is logged and dropped; the worker survives.
-// REQUIRES: Shutdown() and the destructor are not called from inside a task.
+// Dynamic batching lives here, in the model's one queue: a worker that takes
+// a job with a batch key also takes the jobs queued behind it with the same
+// key, in order, while their weights fit the first job's budget, and runs
+// them as one batch. Nothing waits to fill a batch: a lone job runs at once.
+//
+// A job is asked to Claim() itself when a worker takes it: a job whose caller
+// was already answered (its deadline passed in the queue) says no and is
+// dropped without running. Jobs are destroyed outside the scheduler's lock.
+//
+// A model whose queue empties and that has nothing running holds no memory
+// here, so thousands of mostly idle models cost nothing.
+//
+// Thread-safe. Jobs run on worker threads and must not block on other jobs.
+// An exception escaping Run() fails every job of the batch (Job::Fail) and
+// the worker survives.
+// REQUIRES: Shutdown() and the destructor are not called from inside a job.
 #pragma once
 
 #include <chrono>
@@ -38,42 +52,75 @@ class Scheduler {
     int workers = 2;                // >= 1; smaller values are raised to 1
     int max_queue_per_model = 128;  // >= 1; smaller values are raised to 1
     int max_queued_total = 4096;    // >= 1; smaller values are raised to 1
+    // Workers one model may occupy at once; <= 0 or > workers: `workers`.
+    int max_workers_per_model = 0;
   };
 
-  // A task gets how long it waited in the queue.
+  class Job;
+  using Batch = std::vector<std::unique_ptr<Job>>;
+
+  // One unit of queued work.
+  class Job {
+   public:
+    virtual ~Job() = default;
+    // Runs `batch` (batch[0] is this job, the others were queued behind it
+    // with the same batch key). `queued`: how long this job waited.
+    virtual void Run(Batch& batch, std::chrono::nanoseconds queued) = 0;
+    // Called, under the scheduler's lock, when a worker is about to take the
+    // job; false drops it unrun. Must be quick and must not call back into
+    // the scheduler.
+    virtual bool Claim() { return true; }
+    // Answers the job with an error: Run() of its batch threw.
+    virtual void Fail(const absl::Status& error) { (void)error; }
+    // Jobs of one model with the same non-null key may run as one batch.
+    virtual const void* batch_key() const { return nullptr; }
+    // What this job adds to a batch, and what a batch led by it may hold.
+    virtual size_t batch_weight() const { return 1; }
+    virtual size_t max_batch_weight() const { return 1; }
+  };
+
+  // A job that runs a function, never batched: for simple tasks and tests.
   using Task = absl::AnyInvocable<void(std::chrono::nanoseconds queued) &&>;
 
   explicit Scheduler(const Options& options);
-  // Drains: runs every queued task, then joins the workers.
+  // Drains: runs every queued job, then joins the workers.
   ~Scheduler();
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
 
-  // Queues `task` behind `model`'s earlier tasks.
+  // Queues `job` behind `model`'s earlier jobs.
   // ResourceExhausted when that model's queue is full (HTTP 429);
   // Unavailable when the server-wide cap is reached or after Shutdown (HTTP 503).
-  // InvalidArgument when `task` is empty.
-  // On error the task is dropped without running.
+  // InvalidArgument when `job` is empty.
+  // On error the job is handed back in `job` (not run, not destroyed).
+  absl::Status Submit(std::string_view model, std::unique_ptr<Job>& job);
+  // The same for a function; on error it is dropped without running.
   absl::Status Submit(std::string_view model, Task task);
 
-  // Stops taking new tasks, runs the queued ones, joins the workers. Idempotent.
+  // Stops taking new jobs, runs the queued ones, joins the workers. Idempotent.
   void Shutdown();
 
   // The number of worker threads; fixed for the scheduler's lifetime.
   int workers() const { return static_cast<int>(threads_.size()); }
-  // Tasks waiting to start (not counting those running).
+  int max_workers_per_model() const { return options_.max_workers_per_model; }
+  // Jobs waiting to start (not counting those running).
   int64_t queued() const;
-  // Models with tasks waiting. The scheduler keeps state only for these, so
-  // its memory follows queued work, not the number of models ever seen.
+  // Models with jobs waiting or running. The scheduler keeps state only for
+  // these, so its memory follows work, not the number of models ever seen.
   int64_t queued_models() const;
 
  private:
   struct ModelQueue;
-  struct Next;
+  struct Taken;
 
   void WorkerLoop();
-  // Blocks until there is a task; nullopt once stopped and drained.
-  std::optional<Next> TakeNext();
+  // Blocks until there is a batch to run; nullopt once stopped and drained.
+  std::optional<Taken> TakeNext();
+  // Moves jobs from the front of `queue` into `taken` (claiming each);
+  // unclaimed jobs go to `dropped`.
+  void TakeBatchLocked(ModelQueue& queue, Taken& taken, Batch& dropped) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Finished(ModelQueue* queue);
+  void RunBatch(Taken& taken);
 
   const Options options_;
   // std::mutex rather than absl::Mutex: the system Abseil is not built with
@@ -81,7 +128,8 @@ class Scheduler {
   mutable std::mutex mu_;
   std::condition_variable work_ready_;
   absl::flat_hash_map<std::string, std::unique_ptr<ModelQueue>> queues_ ABSL_GUARDED_BY(mu_);
-  std::deque<ModelQueue*> ready_ ABSL_GUARDED_BY(mu_);  // models with work, in service order
+  // Models with work and a free worker slot, in service order.
+  std::deque<ModelQueue*> ready_ ABSL_GUARDED_BY(mu_);
   int64_t queued_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   // Serialises joining so concurrent Shutdown calls all return after the join.

@@ -214,13 +214,17 @@ TEST(SchedulerTest, IdleModelsAreForgotten) {
   ASSERT_TRUE(scheduler.Submit("a", count).ok());
   ASSERT_TRUE(scheduler.Submit("a", count).ok());
   ASSERT_TRUE(scheduler.Submit("b", count).ok());
-  EXPECT_EQ(scheduler.queued_models(), 2);
+  EXPECT_EQ(scheduler.queued_models(), 3);  // a, b and the running blocker
   EXPECT_EQ(scheduler.queued(), 3);
   gate.Open();
-  // A task is dequeued before it runs, so once all three ran none is queued.
   ASSERT_TRUE(done.WaitFor(3));
-  EXPECT_EQ(scheduler.queued_models(), 0);
   EXPECT_EQ(scheduler.queued(), 0);
+  // A model is forgotten once its last job has finished running.
+  const auto deadline = std::chrono::steady_clock::now() + runtime_test::kTestTimeout;
+  while (scheduler.queued_models() != 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  EXPECT_EQ(scheduler.queued_models(), 0);
 }
 
 TEST(SchedulerTest, ShutdownRunsQueuedTasksBeforeReturning) {
@@ -254,6 +258,215 @@ TEST(SchedulerTest, ThrowingTaskDoesNotKillTheWorker) {
   ASSERT_TRUE(scheduler.Submit("a", [](std::chrono::nanoseconds) -> void { throw 42; }).ok());
   ASSERT_TRUE(scheduler.Submit("a", [&](std::chrono::nanoseconds) { ran.Add(1); }).ok());
   EXPECT_TRUE(ran.WaitFor(1));
+}
+
+}  // namespace
+}  // namespace modelmux
+
+namespace modelmux {
+namespace {
+
+using runtime_test::Counter;
+using runtime_test::Gate;
+
+// A job for the batching and claiming tests: records the batches it led.
+class RecordingJob : public Scheduler::Job {
+ public:
+  struct Log {
+    std::mutex mu;
+    std::vector<std::vector<std::string>> batches;
+    std::vector<std::string> failed;
+    std::vector<std::string> destroyed;
+  };
+  RecordingJob(Log* log, std::string label, const void* key = nullptr, size_t weight = 1, size_t max_weight = 8)
+      : log_(log), label_(std::move(label)), key_(key), weight_(weight), max_weight_(max_weight) {}
+  ~RecordingJob() override {
+    std::lock_guard<std::mutex> lock(log_->mu);
+    log_->destroyed.push_back(label_);
+  }
+  void Run(Scheduler::Batch& batch, std::chrono::nanoseconds) override {
+    if (throws) throw std::runtime_error("forward failed");
+    std::vector<std::string> labels;
+    for (auto& job : batch) labels.push_back(static_cast<RecordingJob&>(*job).label_);
+    std::lock_guard<std::mutex> lock(log_->mu);
+    log_->batches.push_back(std::move(labels));
+  }
+  bool Claim() override { return claimable; }
+  void Fail(const absl::Status& error) override {
+    std::lock_guard<std::mutex> lock(log_->mu);
+    log_->failed.push_back(label_ + ": " + std::string(error.message()));
+  }
+  const void* batch_key() const override { return key_; }
+  size_t batch_weight() const override { return weight_; }
+  size_t max_batch_weight() const override { return max_weight_; }
+
+  bool claimable = true;
+  bool throws = false;
+
+ private:
+  Log* log_;
+  std::string label_;
+  const void* key_;
+  size_t weight_;
+  size_t max_weight_;
+};
+
+void SubmitJob(Scheduler& scheduler, std::string_view model, std::unique_ptr<RecordingJob> job) {
+  std::unique_ptr<Scheduler::Job> base = std::move(job);
+  ASSERT_TRUE(scheduler.Submit(model, base).ok());
+}
+
+void BlockWorker(Scheduler& scheduler, Gate& gate, std::string model = "blocker") {
+  auto started = std::make_shared<Counter>();
+  ASSERT_TRUE(scheduler
+                  .Submit(model,
+                          [started, &gate](std::chrono::nanoseconds) {
+                            started->Add(1);
+                            gate.Wait();
+                          })
+                  .ok());
+  ASSERT_TRUE(started->WaitFor(1));
+}
+
+TEST(SchedulerBatchTest, QueuedJobsWithTheSameKeyRunAsOneBatchInOrder) {
+  RecordingJob::Log log;
+  int model_a = 0;
+  int model_b = 0;
+  Gate gate;
+  {
+    Scheduler scheduler({.workers = 1});
+    ASSERT_NO_FATAL_FAILURE(BlockWorker(scheduler, gate));
+    SubmitJob(scheduler, "m", std::make_unique<RecordingJob>(&log, "a1", &model_a));
+    SubmitJob(scheduler, "m", std::make_unique<RecordingJob>(&log, "b1", &model_b));  // another copy
+    SubmitJob(scheduler, "m", std::make_unique<RecordingJob>(&log, "a2", &model_a));
+    SubmitJob(scheduler, "m", std::make_unique<RecordingJob>(&log, "plain"));
+    SubmitJob(scheduler, "m", std::make_unique<RecordingJob>(&log, "a3", &model_a));
+    EXPECT_EQ(scheduler.queued(), 5);
+    gate.Open();
+  }
+  std::lock_guard<std::mutex> lock(log.mu);
+  EXPECT_THAT(log.batches, ::testing::ElementsAre(::testing::ElementsAre("a1", "a2", "a3"),
+                                                  ::testing::ElementsAre("b1"),
+                                                  ::testing::ElementsAre("plain")));
+}
+
+TEST(SchedulerBatchTest, BatchStopsAtTheLeadersWeightBudget) {
+  RecordingJob::Log log;
+  int key = 0;
+  Gate gate;
+  {
+    Scheduler scheduler({.workers = 1});
+    ASSERT_NO_FATAL_FAILURE(BlockWorker(scheduler, gate));
+    SubmitJob(scheduler, "m", std::make_unique<RecordingJob>(&log, "w3", &key, 3, 8));
+    SubmitJob(scheduler, "m", std::make_unique<RecordingJob>(&log, "w4", &key, 4, 8));
+    SubmitJob(scheduler, "m", std::make_unique<RecordingJob>(&log, "w2", &key, 2, 8));  // does not fit: 9
+    SubmitJob(scheduler, "m", std::make_unique<RecordingJob>(&log, "w1", &key, 1, 8));  // fits: 8
+    gate.Open();
+  }
+  std::lock_guard<std::mutex> lock(log.mu);
+  EXPECT_THAT(log.batches, ::testing::ElementsAre(::testing::ElementsAre("w3", "w4", "w1"),
+                                                  ::testing::ElementsAre("w2")));
+}
+
+TEST(SchedulerBatchTest, UnclaimedJobsAreDroppedUnrunAndDestroyed) {
+  RecordingJob::Log log;
+  int key = 0;
+  Gate gate;
+  {
+    Scheduler scheduler({.workers = 1});
+    ASSERT_NO_FATAL_FAILURE(BlockWorker(scheduler, gate));
+    auto expired_lead = std::make_unique<RecordingJob>(&log, "expired-lead", &key);
+    expired_lead->claimable = false;
+    auto expired_follower = std::make_unique<RecordingJob>(&log, "expired-follower", &key);
+    expired_follower->claimable = false;
+    SubmitJob(scheduler, "m", std::move(expired_lead));
+    SubmitJob(scheduler, "m", std::make_unique<RecordingJob>(&log, "live-1", &key));
+    SubmitJob(scheduler, "m", std::move(expired_follower));
+    SubmitJob(scheduler, "m", std::make_unique<RecordingJob>(&log, "live-2", &key));
+    gate.Open();
+  }
+  std::lock_guard<std::mutex> lock(log.mu);
+  EXPECT_THAT(log.batches, ::testing::ElementsAre(::testing::ElementsAre("live-1", "live-2")));
+  EXPECT_THAT(log.destroyed, ::testing::UnorderedElementsAre("expired-lead", "live-1", "expired-follower",
+                                                             "live-2"));
+}
+
+TEST(SchedulerBatchTest, AThrowingBatchFailsEveryJobInIt) {
+  RecordingJob::Log log;
+  int key = 0;
+  Gate gate;
+  {
+    Scheduler scheduler({.workers = 1});
+    ASSERT_NO_FATAL_FAILURE(BlockWorker(scheduler, gate));
+    auto lead = std::make_unique<RecordingJob>(&log, "lead", &key);
+    lead->throws = true;
+    SubmitJob(scheduler, "m", std::move(lead));
+    SubmitJob(scheduler, "m", std::make_unique<RecordingJob>(&log, "follower", &key));
+    SubmitJob(scheduler, "other", std::make_unique<RecordingJob>(&log, "after"));
+    gate.Open();
+  }
+  std::lock_guard<std::mutex> lock(log.mu);
+  EXPECT_THAT(log.failed, ::testing::ElementsAre("lead: inference threw an exception: forward failed",
+                                                 "follower: inference threw an exception: forward failed"));
+  EXPECT_THAT(log.batches, ::testing::ElementsAre(::testing::ElementsAre("after")));
+}
+
+TEST(SchedulerBatchTest, RefusedJobIsHandedBack) {
+  RecordingJob::Log log;
+  Gate gate;
+  Scheduler scheduler({.workers = 1, .max_queue_per_model = 1});
+  ASSERT_NO_FATAL_FAILURE(BlockWorker(scheduler, gate));
+  SubmitJob(scheduler, "m", std::make_unique<RecordingJob>(&log, "first"));
+  std::unique_ptr<Scheduler::Job> second = std::make_unique<RecordingJob>(&log, "second");
+  EXPECT_TRUE(absl::IsResourceExhausted(scheduler.Submit("m", second)));
+  EXPECT_NE(second, nullptr);
+  gate.Open();
+}
+
+TEST(SchedulerCapTest, ASlowModelCannotHoldEveryWorker) {
+  Gate slow_gate;
+  Counter slow_started;
+  Counter fast_done;
+  Scheduler scheduler({.workers = 3, .max_workers_per_model = 2});
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_TRUE(scheduler
+                    .Submit("slow",
+                            [&](std::chrono::nanoseconds) {
+                              slow_started.Add(1);
+                              slow_gate.Wait();
+                              slow_started.Add(-1);
+                            })
+                    .ok());
+  }
+  ASSERT_TRUE(slow_started.WaitFor(2));
+  // The third worker stays free for everyone else while two slow jobs run.
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(scheduler.Submit("fast", [&](std::chrono::nanoseconds) { fast_done.Add(1); }).ok());
+  }
+  EXPECT_TRUE(fast_done.WaitFor(20));
+  EXPECT_EQ(slow_started.max(), 2);
+  slow_gate.Open();
+  scheduler.Shutdown();
+  EXPECT_EQ(slow_started.max(), 2) << "the slow model used more workers than its cap";
+}
+
+TEST(SchedulerCapTest, CapDefaultsToEveryWorker) {
+  Scheduler scheduler({.workers = 3});
+  EXPECT_EQ(scheduler.max_workers_per_model(), 3);
+  Scheduler too_large({.workers = 2, .max_workers_per_model = 5});
+  EXPECT_EQ(too_large.max_workers_per_model(), 2);
+}
+
+TEST(SchedulerCapTest, CappedModelStillDrainsOnShutdown) {
+  Counter ran;
+  {
+    Scheduler scheduler({.workers = 2, .max_workers_per_model = 1});
+    for (int i = 0; i < 50; ++i) {
+      ASSERT_TRUE(scheduler.Submit("only", [&](std::chrono::nanoseconds) { ran.Add(1); }).ok());
+    }
+  }
+  EXPECT_EQ(ran.value(), 50);
+  EXPECT_EQ(ran.max(), 50);
 }
 
 }  // namespace

@@ -6,55 +6,21 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/model_name.h"
 #include "common/status_macros.h"
+#include "metrics/prewarm_metrics.h"
 #include "server/preloader.h"
+#include "server/prewarmer.h"
 #include "spdlog/spdlog.h"
 
 namespace modelmux {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+constexpr int kIndexPageSize = 1000;
 
-absl::StatusOr<std::string> ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path.string()));
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-// A text classifier called through KServe V2 takes one BYTES input of shape [n].
-absl::StatusOr<std::vector<std::string>> TextsFromTensors(std::vector<Tensor>& tensors) {
-  for (Tensor& t : tensors) {
-    if (t.dtype != DataType::kBytes) continue;
-    if (t.name != "text" && tensors.size() > 1) continue;
-    if (t.shape.size() != 1 || t.shape[0] != static_cast<int64_t>(t.bytes.size())) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("input '", t.name, "' must have shape [n] matching its ", t.bytes.size(), " values"));
-    }
-    return std::move(t.bytes);
-  }
-  return absl::InvalidArgumentError("a text classifier takes one BYTES input named 'text' of shape [n]");
-}
 
 }  // namespace
-
-struct InferenceServer::Job {
-  ModelHandle handle;
-  InferRequest request;
-  InferCallback done;
-  Metrics* metrics;
-  Clock::time_point enqueued;
-  // Set before the job is queued and never changed: a task may read them
-  // while another worker's batch answers the job (and releases its handle).
-  const Model* model = nullptr;
-  size_t max_batch_texts = 1;
-  bool batchable = false;
-  bool claimed = false;  // PendingBatches' own, under its lock
-  size_t texts() const { return request.texts.size(); }
-  int top_k() const { return request.top_k > 0 ? request.top_k : handle->config().default_top_k; }
-};
 
 absl::StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Create(Options options) {
   if (options.store == nullptr) return absl::InvalidArgumentError("a model store is required");
@@ -70,209 +36,68 @@ absl::StatusOr<std::unique_ptr<InferenceServer>> InferenceServer::Create(Options
   return std::unique_ptr<InferenceServer>(new InferenceServer(options));
 }
 
+int InferenceServer::DefaultMaxWorkersPerModel(int workers) {
+  if (workers <= 1) return 1;
+  return std::clamp(workers * 3 / 4, 1, workers - 1);
+}
+
 InferenceServer::InferenceServer(Options& options)
-    : store_(std::move(options.store)), backends_(std::move(options.backends)), metrics_(options.metrics) {
+    : store_(std::move(options.store)),
+      backends_(std::move(options.backends)),
+      metrics_(options.metrics),
+      request_timeout_(options.request_timeout),
+      store_timeout_(options.store_timeout) {
+  timer_ = std::make_unique<DeadlineTimer>();
   load_pool_ = std::make_unique<LoadPool>(LoadPool::Options{
       .max_concurrent_loads = options.max_concurrent_loads, .max_pending = options.max_pending_loads});
+  metadata_pool_ = std::make_unique<LoadPool>(
+      LoadPool::Options{.max_concurrent_loads = std::max(1, options.metadata_threads), .max_pending = 256});
+  std::vector<const Backend*> backends;
+  for (const auto& backend : backends_) backends.push_back(backend.get());
+  loader_ = std::make_unique<StoreModelLoader>(store_.get(), std::move(backends));
   ModelRegistry::Options registry_options;
   registry_options.memory_budget_bytes = options.memory_budget_bytes;
-  registry_options.loader = [this](std::string_view name) { return LoadModel(name); };
-  registry_options.estimator = [this](std::string_view name) -> absl::StatusOr<int64_t> {
-    ASSIGN_OR_RETURN(ArtifactInfo info, store_->Stat(name));
-    return info.bytes;
-  };
+  registry_options.planner = loader_->planner();
+  registry_options.load_timeout = options.load_timeout;
+  registry_options.deadline_timer = timer_.get();
   registry_options.load_pool = load_pool_.get();
   registry_options.metrics = metrics_;
   registry_options.policy = std::move(options.policy);
   registry_options.initial_failure_backoff = options.initial_failure_backoff;
   registry_options.max_failure_backoff = options.max_failure_backoff;
   registry_ = std::make_unique<ModelRegistry>(std::move(registry_options));
+  const int per_model = options.max_workers_per_model > 0 ? options.max_workers_per_model
+                                                          : DefaultMaxWorkersPerModel(options.workers);
   scheduler_ = std::make_unique<Scheduler>(Scheduler::Options{.workers = options.workers,
                                                               .max_queue_per_model = options.max_queue_per_model,
-                                                              .max_queued_total = options.max_queued_total});
+                                                              .max_queued_total = options.max_queued_total,
+                                                              .max_workers_per_model = per_model});
   preloader_ = std::make_shared<Preloader>(registry_.get(), options.max_concurrent_loads);
   if (options.refresh_interval.count() > 0) {
     refresher_ = std::make_unique<PeriodicTask>(options.refresh_interval, [this] { RefreshChangedModels(); });
+  }
+  if (options.prewarm.has_value()) {
+    prewarm_metrics_ = std::make_unique<PrewarmMetrics>(metrics_->registry());
+    prewarmer_ = std::make_unique<Prewarmer>(Prewarmer::Options{*options.prewarm, {}}, registry_.get(),
+                                             load_pool_.get(), prewarm_metrics_.get());
+    prewarm_task_ = std::make_unique<PeriodicTask>(std::chrono::seconds(1), [this] { prewarmer_->Tick(); });
   }
 }
 
 InferenceServer::~InferenceServer() { Shutdown(); }
 
-absl::StatusOr<std::unique_ptr<Model>> InferenceServer::LoadModel(std::string_view name) const {
-  ASSIGN_OR_RETURN(std::unique_ptr<LocalArtifact> artifact, store_->Fetch(name));
-  ASSIGN_OR_RETURN(std::string config_text, ReadFile(artifact->dir() / "config.json"));
-  absl::StatusOr<ModelConfig> config = ParseModelConfig(config_text);
-  if (!config.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("config.json of model '", std::string(name), "': ", config.status().message()));
-  }
-  for (const auto& backend : backends_) {
-    if (backend->name() != config->backend) continue;
-    absl::StatusOr<std::unique_ptr<Model>> model = backend->Load(artifact->dir(), *config);
-    if (model.ok()) RecordLoadedVersion(name, artifact->version());
-    return model;
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("model '", std::string(name), "' asks for backend '", config->backend, "', which this server does not have"));
-}
-
-void InferenceServer::Infer(InferRequest request, InferCallback done) {
-  if (absl::Status valid = ValidateModelName(request.model); !valid.ok()) {
-    std::move(done)(valid);
-    return;
-  }
-  if (shut_down_.load(std::memory_order_relaxed)) {
-    std::move(done)(absl::UnavailableError("the server is shutting down"));
-    return;
-  }
-  std::string name = request.model;
-  registry_->Acquire(name, [this, request = std::move(request),
-                            done = std::move(done)](absl::StatusOr<ModelHandle> handle) mutable {
-    if (!handle.ok()) {
-      metrics_->CountInvocation(request.model, "error");
-      std::move(done)(handle.status());
-      return;
-    }
-    Enqueue(*std::move(handle), std::move(request), std::move(done));
-  });
-}
-
-void InferenceServer::Enqueue(ModelHandle handle, InferRequest request, InferCallback done) {
-  // The scheduler drops a task it refuses, so the job is shared to get `done` back.
-  auto job = std::make_shared<Job>();
-  job->handle = std::move(handle);
-  job->request = std::move(request);
-  job->done = std::move(done);
-  job->metrics = metrics_;
-  job->enqueued = Clock::now();
-  job->model = &job->handle.model();
-  const ModelConfig& config = job->model->config();
-  job->max_batch_texts = static_cast<size_t>(config.max_batch_size);
-  job->batchable = config.task == ModelTask::kTextClassification && config.max_batch_size > 1 &&
-                   !job->request.tensors_given && !job->request.texts.empty();
-  if (job->batchable) pending_batches_.Add(job->request.model, job);
-  absl::Status queued = scheduler_->Submit(
-      job->request.model, [this, job](std::chrono::nanoseconds waited) { RunTask(job, waited); });
-  if (queued.ok()) return;
-  // Another job's batch may have taken this one already: it answers it then.
-  if (job->batchable && !pending_batches_.Withdraw(job->request.model, job)) return;
-  metrics_->CountInvocation(job->request.model, "throttled");
-  if (queued.code() == absl::StatusCode::kResourceExhausted) queued = MarkThrottled(std::move(queued));
-  job->handle = ModelHandle();
-  std::move(job->done)(std::move(queued));
-}
-
-void InferenceServer::RunTask(const std::shared_ptr<Job>& job, std::chrono::nanoseconds queued) {
-  if (!job->batchable) return Run(*job, queued);
-  // Only jobs holding the same loaded instance: the labels a response points
-  // into live as long as its own handle.
-  const Model* model = job->model;
-  std::vector<std::shared_ptr<Job>> batch = pending_batches_.Claim(
-      job->request.model, job, job->max_batch_texts, [model](const Job& other) { return other.model == model; });
-  if (!batch.empty()) RunTextBatch(batch);
-}
-
-void InferenceServer::RunTextBatch(const std::vector<std::shared_ptr<Job>>& batch) {
-  const Clock::time_point start = Clock::now();
-  const Model& model = batch.front()->handle.model();
-  std::vector<std::string_view> views;
-  int top_k = 1;
-  for (const auto& job : batch) {
-    views.insert(views.end(), job->request.texts.begin(), job->request.texts.end());
-    top_k = std::max(top_k, job->top_k());
-  }
-  absl::StatusOr<Classifications> result = model.Classify(views, top_k);
-  if (result.ok() && result->size() != views.size()) {
-    result = absl::InternalError(absl::StrCat("model answered ", result->size(), " of ", views.size(), " texts"));
-  }
-  const std::chrono::nanoseconds compute = Clock::now() - start;
-  size_t next = 0;
-  for (const auto& job : batch) {
-    const std::chrono::nanoseconds queued = start - job->enqueued;
-    if (!result.ok()) {
-      Finish(*job, queued, compute, result.status());
-      continue;
-    }
-    InferResponse response;
-    response.task = ModelTask::kTextClassification;
-    response.queued = queued;
-    response.compute = compute;
-    const auto k = static_cast<size_t>(job->top_k());
-    for (size_t i = 0; i < job->texts(); ++i) {
-      std::vector<LabelScore>& row = (*result)[next++];
-      if (row.size() > k) row.resize(k);  // rows are best first
-      response.classifications.push_back(std::move(row));
-    }
-    Finish(*job, queued, compute, std::move(response));
-  }
-}
-
-void InferenceServer::Finish(Job& job, std::chrono::nanoseconds queued, std::chrono::nanoseconds compute,
-                             absl::StatusOr<InferResponse> result) {
-  const std::string& name = job.request.model;
-  job.metrics->ObserveQueue(name, std::chrono::duration<double>(queued).count());
-  job.metrics->ObserveInference(name, job.model->config().backend,
-                                std::chrono::duration<double>(compute).count());
-  job.metrics->CountInvocation(name, result.ok() ? "ok" : "error");
-  if (!result.ok()) {
-    job.handle = ModelHandle();
-    std::move(job.done)(std::move(result).status());
-    return;
-  }
-  result->handle = std::move(job.handle);
-  std::move(job.done)(std::move(result));
-}
-
-void InferenceServer::Run(Job& job, std::chrono::nanoseconds queued) {
-  const Clock::time_point start = Clock::now();
-  const Model& model = job.handle.model();
-  InferResponse response;
-  response.task = model.config().task;
-  response.queued = queued;
-  absl::Status status;
-  if (response.task == ModelTask::kTextClassification) {
-    std::vector<std::string>& texts = job.request.texts;
-    if (job.request.tensors_given) {
-      absl::StatusOr<std::vector<std::string>> from_tensors = TextsFromTensors(job.request.tensors);
-      if (from_tensors.ok()) texts = *std::move(from_tensors);
-      status = from_tensors.status();
-    }
-    if (status.ok() && texts.empty()) status = absl::InvalidArgumentError("no texts to classify");
-    if (status.ok()) {
-      std::vector<std::string_view> views(texts.begin(), texts.end());
-      int top_k = job.request.top_k > 0 ? job.request.top_k : model.config().default_top_k;
-      absl::StatusOr<Classifications> result = model.Classify(views, top_k);
-      if (result.ok()) response.classifications = *std::move(result);
-      status = result.status();
-    }
-  } else if (!job.request.tensors_given) {
-    status = absl::InvalidArgumentError(
-        absl::StrCat("model '", job.request.model, "' is a ", std::string(ModelTaskName(response.task)),
-                     " model: send KServe V2 'inputs' (POST /v2/models/", job.request.model,
-                     "/infer) or rows of numbers ({\"instances\": [[...], ...]})"));
-  } else {
-    absl::StatusOr<std::vector<Tensor>> result = model.Infer(job.request.tensors);
-    if (result.ok()) response.tensors = *std::move(result);
-    status = result.status();
-  }
-  response.compute = Clock::now() - start;
-  const std::string& name = job.request.model;
-  job.metrics->ObserveQueue(name, std::chrono::duration<double>(queued).count());
-  job.metrics->ObserveInference(name, model.config().backend,
-                                std::chrono::duration<double>(response.compute).count());
-  job.metrics->CountInvocation(name, status.ok() ? "ok" : "error");
-  if (!status.ok()) {
-    job.handle = ModelHandle();
-    std::move(job.done)(std::move(status));
-    return;
-  }
-  response.handle = std::move(job.handle);
-  std::move(job.done)(std::move(response));
-}
-
-void InferenceServer::Load(std::string_view name, const ModelRegistry::LoadOptions& options, DoneCallback done) {
+void InferenceServer::Load(std::string_view name, const LoadRequest& request, DoneCallback done) {
   if (absl::Status valid = ValidateModelName(name); !valid.ok()) {
     std::move(done)(valid);
     return;
+  }
+  ModelRegistry::LoadOptions options{.pin = request.pin, .fail_if_loaded = request.fail_if_loaded};
+  if (request.unpin && !request.pin) {
+    // Unpins a model that ends up loaded; a pin flag absent leaves it as it is.
+    done = [this, name = std::string(name), done = std::move(done)](absl::Status status) mutable {
+      if (status.ok()) status = registry_->SetPinned(name, false);
+      std::move(done)(std::move(status));
+    };
   }
   LoadOrReload(std::string(name), options, std::move(done));
 }
@@ -290,26 +115,136 @@ absl::Status InferenceServer::SetPinned(std::string_view name, bool pinned) {
   return registry_->SetPinned(name, pinned);
 }
 
-absl::StatusOr<ModelDescription> InferenceServer::Describe(std::string_view name) const {
-  RETURN_IF_ERROR(ValidateModelName(name));
+CallContext InferenceServer::MetadataCall() const {
+  return store_timeout_.count() > 0 ? CallContext::WithTimeout(store_timeout_) : CallContext{};
+}
+
+template <typename T>
+void InferenceServer::CallStore(std::string what,
+                                absl::AnyInvocable<absl::StatusOr<T>(const CallContext&) &&> work,
+                                absl::AnyInvocable<void(absl::StatusOr<T>) &&> done) {
+  // Answered once: by the work, or by the timer at the deadline while the
+  // work may still be stuck in the store (its thread then finishes late).
+  struct Pending {
+    std::atomic<bool> answered{false};
+    std::atomic<DeadlineTimer::Id> timer{0};
+    absl::AnyInvocable<void(absl::StatusOr<T>) &&> done;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->done = std::move(done);
+  DeadlineTimer* timer = timer_.get();
+  auto answer = [pending, timer](absl::StatusOr<T> result) {
+    if (pending->answered.exchange(true, std::memory_order_acq_rel)) return;
+    timer->Cancel(pending->timer.load(std::memory_order_acquire));
+    std::move(pending->done)(std::move(result));
+  };
+  const Deadline deadline = MetadataCall().deadline;
+  const std::string timeout_message = absl::StrFormat("store %s did not answer within %d ms (%s)",
+                                                      store_->Describe(), store_timeout_.count(), what);
+  pending->timer.store(timer_->Schedule(deadline.when(),
+                                        [answer, timeout_message] {
+                                          answer(absl::UnavailableError(timeout_message));
+                                        }),
+                       std::memory_order_release);
+  absl::Status submitted =
+      metadata_pool_->Submit([answer, deadline, timeout_message, work = std::move(work)]() mutable {
+        absl::StatusOr<T> result = std::move(work)(CallContext{deadline, nullptr});
+        // The store gave up at our deadline: the same answer as the timer's.
+        if (absl::IsDeadlineExceeded(result.status())) {
+          result = absl::UnavailableError(absl::StrCat(timeout_message, ": ", result.status().message()));
+        }
+        answer(std::move(result));
+      });
+  if (!submitted.ok()) {
+    answer(absl::UnavailableError(absl::StrFormat("cannot ask store %s now (%s): %s", store_->Describe(), what,
+                                                  submitted.message())));
+  }
+}
+
+void InferenceServer::Describe(std::string_view name, DescribeCallback done) {
+  if (absl::Status valid = ValidateModelName(name); !valid.ok()) {
+    std::move(done)(valid);
+    return;
+  }
   ModelDescription description;
   description.name = std::string(name);
-  std::optional<ModelStatus> status = registry_->GetStatus(name);
-  absl::StatusOr<ArtifactInfo> info = store_->Stat(name);
-  if (!info.ok() && !status.has_value()) return info.status();
-  if (info.ok()) description.artifact_bytes = info->bytes;
-  if (status.has_value()) description.status = *std::move(status);
-  description.status.name = description.name;
-  if (std::optional<ModelHandle> handle = registry_->Peek(name); handle.has_value()) {
-    description.config = (*handle)->config();
+  if (std::optional<ModelStatus> status = registry_->GetStatus(name); status.has_value()) {
+    description.status = *std::move(status);
+    if (std::optional<ModelHandle> handle = registry_->Peek(name); handle.has_value()) {
+      description.config = (*handle)->config();
+    }
+    std::move(done)(std::move(description));
+    return;
   }
-  return description;
+  CallStore<ModelDescription>(
+      absl::StrFormat("looking up model '%s'", name),
+      [this, description = std::move(description)](const CallContext& call) mutable
+      -> absl::StatusOr<ModelDescription> {
+        ASSIGN_OR_RETURN(ArtifactInfo info, store_->Stat(description.name, call));
+        description.artifact_bytes = info.bytes;
+        // It may have been loaded while the store was asked.
+        if (std::optional<ModelStatus> status = registry_->GetStatus(description.name)) {
+          description.status = *std::move(status);
+        }
+        description.status.name = description.name;
+        return description;
+      },
+      std::move(done));
+}
+
+std::optional<ModelStatus> InferenceServer::GetStatus(std::string_view name) const {
+  if (!ValidateModelName(name).ok()) return std::nullopt;
+  return registry_->GetStatus(name);
 }
 
 std::vector<ModelStatus> InferenceServer::LoadedModels() const { return registry_->Snapshot(); }
 
-absl::StatusOr<ModelListPage> InferenceServer::ListStore(std::string_view page_token, int page_size) const {
-  return store_->List(page_token, page_size);
+void InferenceServer::RepositoryIndex(bool ready_only, IndexCallback done) {
+  if (ready_only) {
+    std::vector<ModelStatus> ready;
+    for (ModelStatus& m : registry_->Snapshot()) {
+      if (m.state == ModelState::kReady) ready.push_back(std::move(m));
+    }
+    std::move(done)(std::move(ready));
+    return;
+  }
+  CallStore<std::vector<ModelStatus>>(
+      "listing the repository", [this](const CallContext& call) { return MergedIndex(call); }, std::move(done));
+}
+
+absl::StatusOr<std::vector<ModelStatus>> InferenceServer::MergedIndex(const CallContext& call) const {
+  // Both lists are sorted by name; models the registry knows but the store
+  // no longer has are kept.
+  const std::vector<ModelStatus> known = registry_->Snapshot();
+  std::vector<ModelStatus> merged;
+  size_t next_known = 0;
+  std::string token;
+  do {
+    RETURN_IF_ERROR(call.Check("listing the repository"));
+    ASSIGN_OR_RETURN(ModelListPage page, store_->List(token, kIndexPageSize, call));
+    for (std::string& name : page.names) {
+      for (; next_known < known.size() && known[next_known].name < name; ++next_known) {
+        merged.push_back(known[next_known]);
+      }
+      if (next_known < known.size() && known[next_known].name == name) {
+        merged.push_back(known[next_known++]);
+      } else {
+        ModelStatus unloaded;
+        unloaded.name = std::move(name);
+        merged.push_back(std::move(unloaded));
+      }
+    }
+    token = std::move(page.next_page_token);
+  } while (!token.empty());
+  for (; next_known < known.size(); ++next_known) merged.push_back(known[next_known]);
+  return merged;
+}
+
+ServerInfo InferenceServer::Info() const {
+  return ServerInfo{.store = store_->Describe(),
+                    .memory_budget_bytes = registry_->budget_bytes(),
+                    .workers = scheduler_->workers(),
+                    .max_workers_per_model = scheduler_->max_workers_per_model()};
 }
 
 void InferenceServer::Preload(std::vector<PreloadEntry> entries) { preloader_->Start(std::move(entries), nullptr); }
@@ -318,7 +253,7 @@ void InferenceServer::PreloadAll() {
   std::vector<PreloadEntry> entries;
   std::string token;
   do {
-    absl::StatusOr<ModelListPage> page = store_->List(token, 1000);
+    absl::StatusOr<ModelListPage> page = store_->List(token, kIndexPageSize, MetadataCall());
     if (!page.ok()) {
       spdlog::error("preload-all: cannot list the store: {}", page.status().ToString());
       break;
@@ -333,7 +268,7 @@ void InferenceServer::PreloadWithinBudget(std::vector<PreloadEntry> entries) {
   // Stop at the first model that would not fit rather than evict the ones
   // just preloaded.
   preloader_->Start(std::move(entries), [this](const PreloadEntry& entry) {
-    absl::StatusOr<ArtifactInfo> info = store_->Stat(entry.name);
+    absl::StatusOr<ArtifactInfo> info = store_->Stat(entry.name, MetadataCall());
     return info.ok() && registry_->used_bytes() + info->bytes <= registry_->budget_bytes();
   });
 }
@@ -342,10 +277,14 @@ bool InferenceServer::Ready() const { return preloader_->done() && !shut_down_.l
 
 void InferenceServer::Shutdown() {
   if (shut_down_.exchange(true)) return;
+  if (prewarm_task_ != nullptr) prewarm_task_->Stop();
   if (refresher_ != nullptr) refresher_->Stop();
   scheduler_->Shutdown();
   preloader_->Cancel();
   load_pool_->Shutdown();
+  metadata_pool_->Shutdown();
+  // Last: the pools' late answers may still cancel timers.
+  timer_->Shutdown();
 }
 
 }  // namespace modelmux

@@ -9,7 +9,7 @@ namespace modelmux {
 
 void Preloader::Start(std::vector<PreloadEntry> entries, Admit admit) {
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     entries_ = std::move(entries);
     admit_ = std::move(admit);
     if (admit_) max_in_flight_ = 1;
@@ -21,7 +21,7 @@ void Preloader::Start(std::vector<PreloadEntry> entries, Admit admit) {
 }
 
 void Preloader::Cancel() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   stopped_ = true;
   if (in_flight_ == 0) done_.store(true, std::memory_order_release);
 }
@@ -29,7 +29,7 @@ void Preloader::Cancel() {
 void Preloader::LaunchMore() {
   std::vector<std::pair<size_t, PreloadEntry>> launch;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     while (!stopped_ && next_ < entries_.size() && in_flight_ < max_in_flight_) {
       const PreloadEntry& entry = entries_[next_];
       if (admit_ && !admit_(entry)) {
@@ -54,7 +54,7 @@ void Preloader::LaunchMore() {
 
 void Preloader::Finished(size_t index, const absl::Status& status) {
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     --in_flight_;
     if (status.ok()) {
       ++loaded_;

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include <mutex>
 #include "registry/model_registry.h"
 
 namespace modelmux {
@@ -46,7 +46,8 @@ class Preloader : public std::enable_shared_from_this<Preloader> {
 
   ModelRegistry* const registry_;
   int max_in_flight_ ABSL_GUARDED_BY(mu_);
-  absl::Mutex mu_;
+  // std::mutex: ThreadSanitizer cannot see the system Abseil's absl::Mutex.
+  std::mutex mu_;
   std::vector<PreloadEntry> entries_ ABSL_GUARDED_BY(mu_);
   Admit admit_ ABSL_GUARDED_BY(mu_);
   size_t next_ ABSL_GUARDED_BY(mu_) = 0;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <fstream>
 #include <vector>
 
@@ -47,9 +48,17 @@ absl::string_view Field(const std::vector<absl::string_view>& fields, int column
   return column >= 0 && column < static_cast<int>(fields.size()) ? fields[column] : "";
 }
 
+absl::Status TooManyRequests(int64_t max_requests) {
+  return absl::ResourceExhaustedError(absl::StrCat("Azure Functions trace: more than ", max_requests,
+                                                   " requests; read fewer functions (--azure-functions)"));
+}
+
 // Appends row's requests; false when the row has no invocation.
+// ResourceExhausted when `out` would hold more than `max_requests`: checked
+// per count, before its requests are made, so that one hostile count (a
+// trace cell of 10^9) cannot exhaust memory before the cap is looked at.
 absl::StatusOr<bool> AddRow(const Columns& c, const std::vector<absl::string_view>& fields, uint32_t model,
-                            int64_t line_number, std::vector<Request>& out) {
+                            int64_t line_number, int64_t max_requests, std::vector<Request>& out) {
   const size_t before = out.size();
   for (const auto& [column, minute] : c.minutes) {
     absl::string_view text = absl::StripAsciiWhitespace(Field(fields, column));
@@ -58,6 +67,7 @@ absl::StatusOr<bool> AddRow(const Columns& c, const std::vector<absl::string_vie
       return absl::InvalidArgumentError(absl::StrCat("Azure Functions trace line ", line_number,
                                                      ": bad count '", text, "' for minute ", minute));
     }
+    if (count > max_requests - static_cast<int64_t>(out.size())) return TooManyRequests(max_requests);
     const double start = (minute - 1) * 60.0;
     for (int64_t k = 0; k < count; ++k) {
       out.push_back(
@@ -84,21 +94,15 @@ absl::StatusOr<Trace> ParseAzureFunctionsTrace(std::istream& in, const AzureTrac
       break;
     std::vector<absl::string_view> fields = absl::StrSplit(line, ',');
     const auto model = static_cast<uint32_t>(trace.models.size());
-    absl::StatusOr<bool> added = AddRow(*columns, fields, model, line_number, trace.requests);
+    absl::StatusOr<bool> added =
+        AddRow(*columns, fields, model, line_number, options.max_requests, trace.requests);
     if (!added.ok()) return added.status();
     if (!*added) continue;
-    if (static_cast<int64_t>(trace.requests.size()) > options.max_requests) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat("Azure Functions trace: more than ", options.max_requests,
-                       " requests; read fewer functions (--azure-functions)"));
-    }
     const std::string key = absl::StrCat(Field(fields, columns->owner), "/", Field(fields, columns->app), "/",
                                          Field(fields, columns->function));
     trace.models.push_back(MakeModel(absl::StrCat("fn-", model), key, options.catalog));
   }
-  std::sort(trace.requests.begin(), trace.requests.end(), [](const Request& a, const Request& b) {
-    return a.time != b.time ? a.time < b.time : a.model < b.model;
-  });
+  SortByTime(trace.requests);
   return trace;
 }
 
@@ -106,6 +110,28 @@ absl::StatusOr<Trace> ReadAzureFunctionsTrace(const std::string& path, const Azu
   std::ifstream in(path);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot open Azure Functions trace '", path, "'"));
   return ParseAzureFunctionsTrace(in, options);
+}
+
+void WriteAzureFunctionsTrace(const Trace& trace, int day, std::ostream& out) {
+  constexpr int kMinutes = 1440;
+  const double start = day * 86400.0;
+  std::vector<std::vector<int32_t>> counts(trace.models.size());
+  for (const Request& r : trace.requests) {
+    const auto minute = static_cast<int64_t>(std::floor((r.time - start) / 60.0));
+    if (minute < 0 || minute >= kMinutes) continue;
+    if (counts[r.model].empty()) counts[r.model].assign(kMinutes, 0);
+    ++counts[r.model][minute];
+  }
+  out << "HashOwner,HashApp,HashFunction,Trigger";
+  for (int m = 1; m <= kMinutes; ++m) out << ',' << m;
+  out << '\n';
+  for (size_t i = 0; i < counts.size(); ++i) {
+    if (counts[i].empty()) continue;
+    const std::string& name = trace.models[i].name;
+    out << "owner-" << name << ",app-" << name << ',' << name << ",http";
+    for (int32_t c : counts[i]) out << ',' << c;
+    out << '\n';
+  }
 }
 
 }  // namespace modelmux::sim

@@ -1,5 +1,8 @@
 #include "sim/azure_trace.h"
 
+#include <sys/resource.h>
+
+#include <cstdlib>
 #include <sstream>
 #include <string>
 
@@ -82,6 +85,39 @@ TEST(AzureTraceTest, RejectsMalformedInput) {
   EXPECT_FALSE(Parse("HashFunction,1\nf,-1\n").ok());
   EXPECT_EQ(ReadAzureFunctionsTrace("/nonexistent/trace.csv", {}).status().code(),
             absl::StatusCode::kNotFound);
+}
+
+TEST(AzureTraceTest, AcceptsRequestsUpToTheCap) {
+  AzureTraceOptions options;
+  options.max_requests = 10;
+  std::istringstream at_cap("HashFunction,1,2\nf1,4,6\n");
+  absl::StatusOr<Trace> t = ParseAzureFunctionsTrace(at_cap, options);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->requests.size(), 10u);
+  std::istringstream over("HashFunction,1,2\nf1,4,6\nf2,0,1\n");
+  EXPECT_EQ(ParseAzureFunctionsTrace(over, options).status().code(), absl::StatusCode::kResourceExhausted);
+}
+
+// Found by fuzz/azure_trace_fuzzer.cc: one cell of 10^12 used to have its
+// requests made before the total was compared with the cap, until memory ran
+// out. The child process runs under a 1 GiB address-space limit, so that a
+// regression fails fast instead of exhausting the machine.
+// Exits 0 when a count over the cap is refused, in a process whose address
+// space is capped at 1 GiB.
+void ParseHugeCountWithLittleMemory() {
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)  // both need more address space
+  const struct rlimit limit = {rlim_t{1} << 30, rlim_t{1} << 30};
+  setrlimit(RLIMIT_AS, &limit);
+#endif
+  std::istringstream huge("HashFunction,1,2\nf1,4,6\nf2,1000000000000,0\n");
+  AzureTraceOptions options;
+  options.max_requests = 1000;
+  const absl::Status status = ParseAzureFunctionsTrace(huge, options).status();
+  std::exit(status.code() == absl::StatusCode::kResourceExhausted ? 0 : 1);
+}
+
+TEST(AzureTraceDeathTest, RefusesACountOverTheCapBeforeMakingItsRequests) {
+  EXPECT_EXIT(ParseHugeCountWithLittleMemory(), ::testing::ExitedWithCode(0), "");
 }
 
 }  // namespace

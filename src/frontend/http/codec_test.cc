@@ -1,5 +1,6 @@
 #include "frontend/http/codec.h"
 
+#include <limits>
 #include <string>
 
 #include "gmock/gmock.h"
@@ -184,10 +185,26 @@ TEST(DecodeV2Test, DataMustMatchTheDatatype) {
   EXPECT_EQ(V2Error(R"({"inputs": [{"name": "x", "datatype": "INT32", "shape": [1],
                 "data": [3000000000]}]})"),
             "input 'x': INT32 value 3000000000 is out of range");
+  EXPECT_EQ(V2Error(R"({"inputs": [{"name": "x", "datatype": "FP32", "shape": [1], "data": [1e39]}]})"),
+            "input 'x': FP32 value 1e+39 is out of range");
   EXPECT_EQ(V2Error(R"({"inputs": [{"name": "x", "datatype": "BOOL", "shape": [1], "data": [1]}]})"),
             "input 'x': BOOL data must hold true or false");
   EXPECT_EQ(V2Error(R"({"inputs": [{"name": "x", "datatype": "BYTES", "shape": [1], "data": [1]}]})"),
             "input 'x': BYTES data must hold strings");
+}
+
+// The largest float as our encoder (and most JSON writers) print it is a
+// double a little above FLT_MAX that rounds to it: accepted, as is any
+// finite FP64.
+TEST(DecodeV2Test, Fp32RangeEndsAtTheLargestFloat) {
+  std::string body =
+      R"({"inputs": [{"name": "x", "datatype": "FP32", "shape": [2], "data": [3.4028235e38, -3.4028235e38]},
+                                    {"name": "y", "datatype": "FP64", "shape": [1], "data": [1e300]}]})";
+  absl::StatusOr<DecodedInfer> d = DecodeV2InferBody(body);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_THAT(d->tensors[0].fp32,
+              ElementsAre(std::numeric_limits<float>::max(), -std::numeric_limits<float>::max()));
+  EXPECT_THAT(d->tensors[1].fp64, ElementsAre(1e300));
 }
 
 TEST(EncodeTest, PredictionsRoundTripWithEscapedLabels) {

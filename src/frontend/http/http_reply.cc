@@ -4,7 +4,7 @@
 
 #include "frontend/http/json_writer.h"
 #include "frontend/http/status_text.h"
-#include "server/status_http.h"
+#include "frontend/http/status_http.h"
 
 namespace modelmux {
 

@@ -6,11 +6,13 @@
 // callback runs on; the session carries the reply back to its own executor.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "frontend/auth/auth_request.h"
 #include "frontend/http/route_table.h"
 
 namespace modelmux {
@@ -28,6 +30,7 @@ struct HttpReply {
   std::string_view content_type = kJsonContentType;  // static storage; empty: none
   int retry_after_seconds = 0;                       // > 0: a Retry-After header
   std::string_view allow;                            // static storage; non-empty: an Allow header
+  std::string_view extra_headers;  // static storage: whole "Name: value\r\n" lines (auth challenges)
 };
 
 // One request as the handlers see it. Views point into the session's request,
@@ -37,7 +40,10 @@ struct HttpRequestView {
   std::string_view path;
   std::string_view query;
   std::string_view target_model;  // X-Amzn-SageMaker-Target-Model, empty when absent
+  std::string_view timeout_ms;    // X-Modelmux-Timeout-Ms (inference routes), empty when absent
+  std::chrono::steady_clock::time_point received{};  // when the request's header was read
   std::string* body = nullptr;
+  const RequestHeaders* headers = nullptr;  // every header field, looked up in place (access control)
 };
 
 class ReplySink {

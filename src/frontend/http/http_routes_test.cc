@@ -1,6 +1,7 @@
 // The SageMaker and KServe V2 routes end to end: HTTP in, a real
 // InferenceServer with a fake backend behind it, JSON out.
 #include "frontend/http/http_test_fixture.h"
+#include "frontend/http/route_call.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -196,6 +197,31 @@ TEST_F(HttpServerTest, V2RepositoryIndexLoadPinAndUnload) {
   EXPECT_EQ(client.Post("/v2/repository/models/beta/unload", "").result_int(), 200);
   EXPECT_EQ(client.Post("/v2/repository/models/beta/unload", "").result_int(), 404);
   EXPECT_EQ(client.Post("/v2/repository/models/nobody/load", "").result_int(), 404);
+}
+
+TEST_F(HttpServerTest, TimeoutHeaderSetsTheRequestsDeadline) {
+  HttpTestClient client = Client();
+  auto r = client.Post("/models/alpha/invoke", R"({"text": "money"})", {{"X-Modelmux-Timeout-Ms", "5000"}});
+  EXPECT_EQ(r.result_int(), 200) << r.body();
+  for (const char* bad : {"abc", "0", "-5", "12ms"}) {
+    r = client.Post("/v2/models/alpha/infer",
+                    R"({"inputs": [{"name": "text", "shape": [1], "datatype": "BYTES", "data": ["x"]}]})",
+                    {{"X-Modelmux-Timeout-Ms", bad}});
+    EXPECT_EQ(r.result_int(), 400) << bad;
+    EXPECT_THAT(Body(r)["error"].get<std::string>(), HasSubstr("X-Modelmux-Timeout-Ms")) << bad;
+  }
+}
+
+TEST(DeadlineFromHeaderTest, ParsesMillisecondsFromReceipt) {
+  const auto received = std::chrono::steady_clock::now();
+  absl::StatusOr<Deadline> none = DeadlineFromHeader("", received);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->is_never());
+  absl::StatusOr<Deadline> soon = DeadlineFromHeader("250", received);
+  ASSERT_TRUE(soon.ok());
+  EXPECT_EQ(soon->when(), received + std::chrono::milliseconds(250));
+  EXPECT_FALSE(DeadlineFromHeader("1e3", received).ok());
+  EXPECT_FALSE(DeadlineFromHeader("99999999999999999999999", received).ok());
 }
 
 }  // namespace

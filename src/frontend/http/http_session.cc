@@ -13,6 +13,7 @@
 
 #include "fmt/format.h"
 #include "frontend/http/request_target.h"
+#include "frontend/http/route_call.h"
 
 namespace modelmux {
 namespace {
@@ -23,8 +24,14 @@ namespace http = beast::http;
 
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr std::string_view kTargetModelHeader = "X-Amzn-SageMaker-Target-Model";
-// What a lingering close reads from a client before giving up on it.
-constexpr uint64_t kMaxLingerBytes = uint64_t{4} << 20;
+// A lingering close (after a 413, a 400, any reply with Connection: close)
+// reads and discards what the client still sends before closing: a client that
+// writes its whole body before it reads (Python's http.client, urllib3) would
+// otherwise get a reset, which can also discard the answer it has not read yet.
+// Bounded as nginx's lingering close is: each wait by host_.linger_timeout
+// (CloseIfStalled), the whole drain by these.
+constexpr uint64_t kMaxLingerBytes = uint64_t{64} << 20;
+constexpr std::chrono::seconds kMaxLingerTime{30};
 constexpr size_t kLingerReadSize = 16 << 10;
 // A reply buffer bigger than this is freed rather than kept for the next reply.
 constexpr size_t kKeptReplyCapacity = 64 << 10;
@@ -63,6 +70,25 @@ void AppendHeader(std::string& out, std::string_view name, std::string_view valu
   out.append(name).append(": ").append(value).append("\r\n");
 }
 
+// The request's header fields for the access check, looked up in place.
+class FieldHeaders final : public RequestHeaders {
+ public:
+  explicit FieldHeaders(const http::fields& fields) : fields_(fields) {}
+  bool Find(std::string_view name, std::string_view* value) const override {
+    auto it = fields_.find(beast::string_view(name.data(), name.size()));
+    if (it == fields_.end()) return false;
+    *value = ToStd(it->value());
+    return true;
+  }
+  void ForEach(std::string_view name, absl::FunctionRef<void(std::string_view)> fn) const override {
+    auto [it, end] = fields_.equal_range(beast::string_view(name.data(), name.size()));
+    for (; it != end; ++it) fn(ToStd(it->value()));
+  }
+
+ private:
+  const http::fields& fields_;
+};
+
 void BuildHead(std::string& head, const HttpReply& reply, size_t body_size, bool close, bool http10) {
   head.clear();
   head.append("HTTP/1.1 ");
@@ -80,6 +106,7 @@ void BuildHead(std::string& head, const HttpReply& reply, size_t body_size, bool
     head.append("\r\n");
   }
   if (!reply.allow.empty()) AppendHeader(head, "Allow", reply.allow);
+  head.append(reply.extra_headers);
   if (close) {
     head.append("Connection: close\r\n");
   } else if (http10) {
@@ -95,13 +122,13 @@ HttpSession::HttpSession(net::ip::tcp::socket socket, SessionHost& host)
 
 HttpSession::~HttpSession() {
   EndRequest();
-  absl::MutexLock lock(&host_.mu);
+  std::lock_guard<std::mutex> lock(host_.mu);
   host_.sessions.erase(this);
 }
 
 void HttpSession::Start() {
   {
-    absl::MutexLock lock(&host_.mu);
+    std::lock_guard<std::mutex> lock(host_.mu);
     if (host_.stopping) {
       // Not started: nothing else touches the socket yet.
       beast::error_code ignored;
@@ -191,11 +218,21 @@ void HttpSession::Dispatch() {
   view.method = MethodOf(request.method());
   view.path = target.path;
   view.query = target.query;
+  view.received = start_;
   if (match.route == Route::kInvocations) {  // a header search only where it is used
     view.target_model =
         ToStd(request[beast::string_view(kTargetModelHeader.data(), kTargetModelHeader.size())]);
   }
+  if (IsInferenceRoute(match.route)) {
+    view.timeout_ms = ToStd(request[beast::string_view(kTimeoutHeader.data(), kTimeoutHeader.size())]);
+  }
   view.body = &request.body();
+  const FieldHeaders headers(request);
+  view.headers = &headers;
+  if (host_.access != nullptr) {
+    if (std::optional<HttpReply> refused = host_.access->Check(view, match.route))
+      return Send(*std::move(refused));
+  }
   std::optional<HttpReply> reply = host_.router->Handle(view, match, shared_from_this());
   if (reply.has_value()) Send(*std::move(reply));
 }
@@ -226,17 +263,22 @@ void HttpSession::Linger() {
   socket_.shutdown(net::ip::tcp::socket::shutdown_send, ignored);
   lingering_ = true;
   waiting_since_ = Clock::now();
+  linger_deadline_ = waiting_since_ + kMaxLingerTime;
   buffer_.clear();
   DrainClient();
 }
 
 void HttpSession::DrainClient() {
-  socket_.async_read_some(buffer_.prepare(kLingerReadSize),
-                          [self = shared_from_this()](beast::error_code ec, size_t n) {
-                            self->lingered_bytes_ += n;
-                            if (ec || self->lingered_bytes_ > kMaxLingerBytes) return self->Close();
-                            self->DrainClient();
-                          });
+  socket_.async_read_some(
+      buffer_.prepare(kLingerReadSize), [self = shared_from_this()](beast::error_code ec, size_t n) {
+        self->lingered_bytes_ += n;
+        const Clock::time_point now = Clock::now();
+        if (ec || self->lingered_bytes_ > kMaxLingerBytes || now > self->linger_deadline_) {
+          return self->Close();
+        }
+        self->waiting_since_ = now;  // the client is still sending
+        self->DrainClient();
+      });
 }
 
 void HttpSession::Close() {

@@ -7,7 +7,9 @@
 // server threads (ReplySink::Reply) are dispatched onto that strand first.
 // Bodies over the limit get 413, malformed requests 400; both then close the
 // connection after draining what the client still sends (a lingering close, so
-// the client reads the answer rather than a reset).
+// the client reads the answer rather than a reset). When the host has an
+// AccessControl, a request on a route that needs credentials is checked
+// before the Router sees it; a refusal (401/403) keeps the connection.
 //
 // SessionHost is what sessions share with the HttpServer that owns them.
 #pragma once
@@ -25,7 +27,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
+#include <mutex>
+#include "frontend/http/access_control.h"
 #include "frontend/http/http_reply.h"
 #include "frontend/http/router.h"
 #include "metrics/metrics.h"
@@ -36,6 +39,7 @@ class HttpSession;
 
 struct SessionHost {
   const Router* router = nullptr;
+  const AccessControl* access = nullptr;  // null: every route is open
   Metrics* metrics = nullptr;
   uint64_t max_body_bytes = 0;
   std::chrono::steady_clock::duration idle_timeout{};    // waiting for the client
@@ -44,7 +48,8 @@ struct SessionHost {
   std::atomic<bool> draining{false};  // replies carry Connection: close
   std::atomic<int> in_flight{0};      // requests between header and written reply
 
-  absl::Mutex mu;
+  // std::mutex: ThreadSanitizer cannot see the system Abseil's absl::Mutex.
+  std::mutex mu;
   bool stopping ABSL_GUARDED_BY(mu) = false;
   absl::flat_hash_map<HttpSession*, std::weak_ptr<HttpSession>> sessions ABSL_GUARDED_BY(mu);
 };
@@ -101,6 +106,7 @@ class HttpSession : public ReplySink, public std::enable_shared_from_this<HttpSe
   bool lingering_ = false;  // draining the client before closing
   bool closed_ = false;
   uint64_t lingered_bytes_ = 0;
+  Clock::time_point linger_deadline_{};  // a lingering close ends by then
   Clock::time_point start_{};
   Clock::time_point waiting_since_ = Clock::time_point::max();  // max: not waiting on the client
 };

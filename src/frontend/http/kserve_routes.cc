@@ -10,8 +10,6 @@
 namespace modelmux {
 namespace {
 
-constexpr int kIndexPageSize = 1000;
-
 void WriteSpec(JsonWriter& w, std::string_view name, DataType dtype, const std::vector<int64_t>& shape) {
   w.BeginObject().Key("name").String(name).Key("datatype").String(DataTypeName(dtype));
   w.Key("shape").BeginArray();
@@ -53,31 +51,18 @@ void WriteIndexEntry(JsonWriter& w, const ModelStatus& m) {
   w.Key("pinned").Bool(m.pinned).EndObject();
 }
 
-// Every model of the store, merged (by name; both lists are sorted) with
-// what the registry knows, including registry models no longer in the store.
-absl::Status WriteFullIndex(JsonWriter& w, const InferenceServer& server) {
-  const std::vector<ModelStatus> known = server.LoadedModels();
-  size_t next_known = 0;
-  std::string token;
-  do {
-    absl::StatusOr<ModelListPage> page = server.ListStore(token, kIndexPageSize);
-    if (!page.ok()) return page.status();
-    for (const std::string& name : page->names) {
-      for (; next_known < known.size() && known[next_known].name < name; ++next_known) {
-        WriteIndexEntry(w, known[next_known]);
-      }
-      if (next_known < known.size() && known[next_known].name == name) {
-        WriteIndexEntry(w, known[next_known++]);
-      } else {
-        ModelStatus unloaded;
-        unloaded.name = name;
-        WriteIndexEntry(w, unloaded);
-      }
-    }
-    token = std::move(page->next_page_token);
-  } while (!token.empty());
-  for (; next_known < known.size(); ++next_known) WriteIndexEntry(w, known[next_known]);
-  return absl::OkStatus();
+std::string EncodeModelMetadata(const ModelDescription& description) {
+  std::string out;
+  JsonWriter w(&out);
+  w.BeginObject().Key("name").String(description.name);
+  w.Key("versions").BeginArray().String("1").EndArray();
+  // The backend is known once the model is loaded (config.json is read then).
+  const std::string_view platform =
+      description.config.has_value() ? std::string_view(description.config->backend) : "";
+  w.Key("platform").String(platform);
+  WriteSignature(w, description.config);
+  w.Key("state").String(ModelStateName(description.status.state)).EndObject();
+  return out;
 }
 
 }  // namespace
@@ -102,34 +87,31 @@ RouteResult HandleV2ServerMetadata(const RouteCall&) {
 RouteResult HandleV2ModelMetadata(const RouteCall& call) {
   absl::StatusOr<std::string> name = ModelNameFromPath(call.raw_name);
   if (!name.ok()) return StatusReply(name.status());
-  absl::StatusOr<ModelDescription> description = call.server.Describe(*name);
-  if (!description.ok()) return StatusReply(description.status());
-  std::string out;
-  JsonWriter w(&out);
-  w.BeginObject().Key("name").String(description->name);
-  w.Key("versions").BeginArray().String("1").EndArray();
-  // The backend is known once the model is loaded (config.json is read then).
-  const std::string_view platform =
-      description->config.has_value() ? std::string_view(description->config->backend) : "";
-  w.Key("platform").String(platform);
-  WriteSignature(w, description->config);
-  w.Key("state").String(ModelStateName(description->status.state)).EndObject();
-  return JsonReply(200, std::move(out));
+  call.server.Describe(*name, [sink = call.sink](absl::StatusOr<ModelDescription> description) {
+    sink->Reply(description.ok() ? JsonReply(200, EncodeModelMetadata(*description))
+                                 : StatusReply(description.status()));
+  });
+  return std::nullopt;
 }
 
 RouteResult HandleV2ModelReady(const RouteCall& call) {
   absl::StatusOr<std::string> name = ModelNameFromPath(call.raw_name);
   if (!name.ok()) return StatusReply(name.status());
-  std::optional<ModelStatus> status = call.server.registry().GetStatus(*name);
-  if (status.has_value() && status->state == ModelState::kReady) {
+  auto ready_reply = [](const std::string& model) {
     std::string out;
-    JsonWriter(&out).BeginObject().Key("name").String(*name).Key("ready").Bool(true).EndObject();
+    JsonWriter(&out).BeginObject().Key("name").String(model).Key("ready").Bool(true).EndObject();
     return JsonReply(200, std::move(out));
-  }
-  absl::StatusOr<ModelDescription> description = call.server.Describe(*name);
-  if (!description.ok()) return StatusReply(description.status());
-  return StatusReply(absl::UnavailableError(ToAbsl(
-      fmt::format("model '{}' is not ready (state {})", *name, ModelStateName(description->status.state)))));
+  };
+  std::optional<ModelStatus> status = call.server.GetStatus(*name);
+  if (status.has_value() && status->state == ModelState::kReady) return ready_reply(*name);
+  // Not loaded: the store says whether it exists at all (404) or not yet (503).
+  call.server.Describe(*name, [sink = call.sink, ready_reply](absl::StatusOr<ModelDescription> description) {
+    if (!description.ok()) return sink->Reply(StatusReply(description.status()));
+    if (description->status.state == ModelState::kReady) return sink->Reply(ready_reply(description->name));
+    sink->Reply(StatusReply(absl::UnavailableError(ToAbsl(fmt::format(
+        "model '{}' is not ready (state {})", description->name, ModelStateName(description->status.state))))));
+  });
+  return std::nullopt;
 }
 
 RouteResult HandleV2Infer(const RouteCall& call) {
@@ -137,24 +119,22 @@ RouteResult HandleV2Infer(const RouteCall& call) {
   if (!name.ok()) return StatusReply(name.status());
   absl::StatusOr<DecodedInfer> decoded = DecodeV2InferBody(*call.request.body);
   if (!decoded.ok()) return StatusReply(decoded.status());
-  return StartInfer(call.server, *std::move(name), *std::move(decoded), call.sink);
+  return StartInfer(call, *std::move(name), *std::move(decoded));
 }
 
 RouteResult HandleV2RepositoryIndex(const RouteCall& call) {
   absl::StatusOr<bool> ready_only = DecodeRepositoryIndexBody(*call.request.body);
   if (!ready_only.ok()) return StatusReply(ready_only.status());
-  std::string out;
-  JsonWriter w(&out);
-  w.BeginArray();
-  if (*ready_only) {
-    for (const ModelStatus& m : call.server.LoadedModels()) {
-      if (m.state == ModelState::kReady) WriteIndexEntry(w, m);
-    }
-  } else if (absl::Status written = WriteFullIndex(w, call.server); !written.ok()) {
-    return StatusReply(written);
-  }
-  w.EndArray();
-  return JsonReply(200, std::move(out));
+  call.server.RepositoryIndex(*ready_only, [sink = call.sink](absl::StatusOr<std::vector<ModelStatus>> index) {
+    if (!index.ok()) return sink->Reply(StatusReply(index.status()));
+    std::string out;
+    JsonWriter w(&out);
+    w.BeginArray();
+    for (const ModelStatus& m : *index) WriteIndexEntry(w, m);
+    w.EndArray();
+    sink->Reply(JsonReply(200, std::move(out)));
+  });
+  return std::nullopt;
 }
 
 RouteResult HandleV2RepositoryLoad(const RouteCall& call) {
@@ -162,19 +142,13 @@ RouteResult HandleV2RepositoryLoad(const RouteCall& call) {
   if (!name.ok()) return StatusReply(name.status());
   absl::StatusOr<std::optional<bool>> pin = DecodeRepositoryLoadBody(*call.request.body);
   if (!pin.ok()) return StatusReply(pin.status());
-  ModelRegistry::LoadOptions options;
-  options.pin = pin->value_or(false);
   std::string ok_body;
   JsonWriter(&ok_body).BeginObject().Key("name").String(*name).Key("load").Bool(true).EndObject();
   // "pin": false unpins a model that is already loaded and pinned; no "pin"
   // leaves its pin as it is.
+  const bool pin_now = pin->value_or(false);
   const bool unpin = pin->has_value() && !**pin;
-  call.server.Load(*name, options,
-                   [server = &call.server, name = *name, unpin,
-                    ok = ReplyWhenDone(call.sink, std::move(ok_body))](absl::Status status) mutable {
-                     if (status.ok() && unpin) status = server->SetPinned(name, false);
-                     std::move(ok)(std::move(status));
-                   });
+  call.server.Load(*name, {.pin = pin_now, .unpin = unpin}, ReplyWhenDone(call.sink, std::move(ok_body)));
   return std::nullopt;
 }
 

@@ -1,5 +1,6 @@
 #include "frontend/http/route_call.h"
 
+#include <charconv>
 #include <ctime>
 #include <utility>
 
@@ -8,6 +9,7 @@
 #include "frontend/http/json_writer.h"
 #include "frontend/http/request_target.h"
 #include "frontend/http/row_codec.h"
+#include "frontend/http/status_text.h"
 
 namespace modelmux {
 namespace {
@@ -36,9 +38,24 @@ absl::StatusOr<std::string> ModelNameFromPath(std::string_view raw_name) {
   return name;
 }
 
-RouteResult StartInfer(InferenceServer& server, std::string model, DecodedInfer decoded,
-                       const std::shared_ptr<ReplySink>& sink) {
+absl::StatusOr<Deadline> DeadlineFromHeader(std::string_view timeout_ms,
+                                            std::chrono::steady_clock::time_point received) {
+  if (timeout_ms.empty()) return Deadline::Never();
+  int64_t ms = 0;
+  auto [end, error] = std::from_chars(timeout_ms.data(), timeout_ms.data() + timeout_ms.size(), ms);
+  if (error != std::errc() || end != timeout_ms.data() + timeout_ms.size() || ms <= 0) {
+    return InvalidArgument(fmt::format("header {} must be a positive number of milliseconds, got '{}'",
+                                       kTimeoutHeader, timeout_ms));
+  }
+  constexpr int64_t kMaxMs = int64_t{1} << 40;  // decades: no overflow below
+  return Deadline::At(received + std::chrono::milliseconds(std::min(ms, kMaxMs)));
+}
+
+RouteResult StartInfer(const RouteCall& call, std::string model, DecodedInfer decoded) {
+  absl::StatusOr<Deadline> deadline = DeadlineFromHeader(call.request.timeout_ms, call.request.received);
+  if (!deadline.ok()) return StatusReply(deadline.status());
   InferRequest request;
+  request.deadline = *deadline;
   request.model = std::move(model);
   request.texts = std::move(decoded.texts);
   request.top_k = decoded.top_k;
@@ -46,7 +63,7 @@ RouteResult StartInfer(InferenceServer& server, std::string model, DecodedInfer 
   request.tensors_given = decoded.v2 || decoded.rows;  // issue 14: "instances" of numbers
   // The answer is encoded on the worker thread that finished the inference:
   // it is short work, and the labels it reads live only as long as the handle.
-  server.Infer(std::move(request), [sink, v2 = decoded.v2, id = std::move(decoded.id)](
+  call.server.Infer(std::move(request), [sink = call.sink, v2 = decoded.v2, id = std::move(decoded.id)](
                                        absl::StatusOr<InferResponse> response) mutable {
     if (!response.ok()) {
       sink->Reply(StatusReply(response.status()));

@@ -32,10 +32,18 @@ using RouteResult = std::optional<HttpReply>;
 // The percent-decoded, validated model name of a path (InvalidArgument).
 absl::StatusOr<std::string> ModelNameFromPath(std::string_view raw_name);
 
-// Runs `decoded` on `model` and answers through `sink`: SageMaker form, or V2
-// form when the body was a V2 body. Always returns nullopt.
-RouteResult StartInfer(InferenceServer& server, std::string model, DecodedInfer decoded,
-                       const std::shared_ptr<ReplySink>& sink);
+// The header that sets one request's deadline: this many milliseconds after
+// the server received the request (the server's --request-timeout still caps it).
+inline constexpr std::string_view kTimeoutHeader = "X-Modelmux-Timeout-Ms";
+
+// The deadline `timeout_ms` (the header's value; empty: none) sets for a
+// request received at `received`. InvalidArgument unless a positive integer.
+absl::StatusOr<Deadline> DeadlineFromHeader(std::string_view timeout_ms,
+                                            std::chrono::steady_clock::time_point received);
+
+// Runs `decoded` on `model` with the request's deadline and answers through
+// the call's sink: SageMaker form, or V2 form when the body was a V2 body.
+RouteResult StartInfer(const RouteCall& call, std::string model, DecodedInfer decoded);
 
 // Replies through `sink` once the server's `done` arrives: 200 with `ok_body`,
 // or the error.

@@ -109,6 +109,10 @@ std::string_view RouteTemplate(Route route) { return Info(route).route_template;
 
 bool RouteAllows(Route route, HttpMethod method) { return (Info(route).methods & Bit(method)) != 0; }
 
+bool IsInferenceRoute(Route route) {
+  return route == Route::kInvocations || route == Route::kModelInvoke || route == Route::kV2ModelInfer;
+}
+
 std::string_view AllowedMethods(Route route) { return Info(route).allow; }
 
 std::string_view HttpMethodName(HttpMethod method) {

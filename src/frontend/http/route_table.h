@@ -48,6 +48,8 @@ std::string_view RouteTemplate(Route route);
 
 // Whether `route` answers `method`, and its Allow header value ("GET, POST").
 bool RouteAllows(Route route, HttpMethod method);
+// Routes that run an inference (and so take a deadline header).
+bool IsInferenceRoute(Route route);
 std::string_view AllowedMethods(Route route);
 
 // "GET", "POST", ...; "OTHER" for kOther.

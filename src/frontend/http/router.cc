@@ -10,7 +10,7 @@ namespace {
 
 RouteResult HandleMetrics(const RouteCall& call) {
   HttpReply reply;
-  reply.body = call.server.metrics().Serialize();
+  reply.body = call.server.MetricsText();
   reply.content_type = kMetricsContentType;
   return reply;
 }

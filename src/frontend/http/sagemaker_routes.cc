@@ -63,7 +63,7 @@ std::string EncodeModelList(const std::vector<ModelStatus>& models, std::string_
 RouteResult Invoke(const RouteCall& call, std::string model) {
   absl::StatusOr<DecodedInfer> decoded = DecodeInvokeBody(*call.request.body);
   if (!decoded.ok()) return StatusReply(decoded.status());
-  return StartInfer(call.server, std::move(model), *std::move(decoded), call.sink);
+  return StartInfer(call, std::move(model), *std::move(decoded));
 }
 
 }  // namespace
@@ -83,16 +83,14 @@ RouteResult HandleRegisterModel(const RouteCall& call) {
   if (absl::Status valid = ValidateModelName(body->model_name); !valid.ok()) {
     return StatusReply(valid);
   }
-  absl::StatusOr<std::string> artifact = ArtifactNameFromUrl(body->url, call.server.store().Describe());
+  absl::StatusOr<std::string> artifact = ArtifactNameFromUrl(body->url, call.server.Info().store);
   if (!artifact.ok()) return StatusReply(artifact.status());
   if (*artifact != body->model_name) {
     return ErrorReply(400, fmt::format("model_name '{}' must equal the name of the artifact the "
                                        "url names ('{}'): models are served under their artifact name",
                                        body->model_name, *artifact));
   }
-  ModelRegistry::LoadOptions options;
-  options.fail_if_loaded = true;
-  call.server.Load(*artifact, options,
+  call.server.Load(*artifact, {.fail_if_loaded = true},
                    ReplyWhenDone(call.sink, MessageBody(fmt::format("model '{}' loaded", *artifact))));
   return std::nullopt;
 }
@@ -102,14 +100,14 @@ RouteResult HandleListModels(const RouteCall& call) {
   if (!page_size.ok()) return StatusReply(page_size.status());
   absl::StatusOr<std::optional<std::string>> token = FindQueryParam(call.request.query, "next_page_token");
   if (!token.ok()) return StatusReply(token.status());
-  return JsonReply(200, EncodeModelList(call.server.LoadedModels(), call.server.store().Describe(),
+  return JsonReply(200, EncodeModelList(call.server.LoadedModels(), call.server.Info().store,
                                         token->value_or(""), *page_size));
 }
 
 RouteResult HandleDescribeModel(const RouteCall& call) {
   absl::StatusOr<std::string> name = ModelNameFromPath(call.raw_name);
   if (!name.ok()) return StatusReply(name.status());
-  std::optional<ModelStatus> status = call.server.registry().GetStatus(*name);
+  std::optional<ModelStatus> status = call.server.GetStatus(*name);
   if (!status.has_value() || !IsLoaded(status->state)) {
     std::string message = fmt::format("model '{}' is not loaded", *name);
     if (status.has_value() && status->state == ModelState::kFailed) {
@@ -120,7 +118,7 @@ RouteResult HandleDescribeModel(const RouteCall& call) {
   std::string out;
   JsonWriter w(&out);
   w.BeginObject().Key("modelName").String(status->name);
-  w.Key("modelUrl").String(ModelUrl(call.server.store().Describe(), status->name));
+  w.Key("modelUrl").String(ModelUrl(call.server.Info().store, status->name));
   w.Key("state").String(ModelStateName(status->state));
   w.Key("bytes").Int(status->bytes);
   w.Key("pinned").Bool(status->pinned);

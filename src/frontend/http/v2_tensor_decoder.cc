@@ -1,6 +1,7 @@
 #include "frontend/http/v2_tensor_decoder.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <string>
 
@@ -76,7 +77,12 @@ absl::Status AppendScalar(element v, std::string_view who, Tensor& t) {
       double d = 0;
       if (v.get_double().get(d)) return TypeError(who, t, "numbers");
       if (t.dtype == DataType::kFp32) {
-        t.fp32.push_back(static_cast<float>(d));
+        // A finite double beyond the float range becomes infinity, which the
+        // model would get silently (and which JSON cannot carry back): refuse
+        // it like an out-of-range INT32. Found by fuzz/v2_infer_fuzzer.cc.
+        const auto f = static_cast<float>(d);
+        if (std::isinf(f)) return InvalidArgument(fmt::format("{}: FP32 value {} is out of range", who, d));
+        t.fp32.push_back(f);
       } else {
         t.fp64.push_back(d);
       }

@@ -1,0 +1,95 @@
+// Fuzzes the KServe V2 infer body decoder (POST /v2/models/{m}/infer): the
+// "inputs" tensors (v2_tensor_decoder.cc), "parameters", "id".
+//
+// Checks: a refused body is an InvalidArgument (400) with a message; an
+// accepted body's tensors fill their shapes and pass CheckTensorAgainstSpec
+// for a spec of their own name, type and shape (with the first dimension
+// variable too); and the tensors survive a round trip through the response
+// encoder: EncodeV2Tensors writes them as "outputs", and decoding those
+// gives back the same names, types, shapes and values.
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "frontend/http/codec.h"
+#include "frontend/http/json_reader.h"
+#include "frontend/http/v2_tensor_decoder.h"
+#include "fuzz_support.h"
+
+namespace modelmux {
+namespace {
+
+bool SameValues(const Tensor& a, const Tensor& b) {
+  // operator== on the vectors: -0.0 equals 0.0 (JSON "-0" is the integer 0).
+  switch (a.dtype) {
+    case DataType::kFp32:
+      return a.fp32 == b.fp32;
+    case DataType::kFp64:
+      return a.fp64 == b.fp64;
+    case DataType::kInt32:
+      return a.int32 == b.int32;
+    case DataType::kInt64:
+    case DataType::kBool:
+      return a.int64 == b.int64;
+    case DataType::kBytes:
+      return a.bytes == b.bytes;
+  }
+  return false;
+}
+
+void CheckAgainstOwnSpec(const Tensor& t) {
+  TensorSpec spec{t.name, t.dtype, t.shape};
+  FUZZ_CHECK(CheckTensorAgainstSpec(t, spec).ok(), "a decoded tensor matches its own spec");
+  if (!spec.shape.empty()) {
+    spec.shape[0] = -1;
+    FUZZ_CHECK(CheckTensorAgainstSpec(t, spec).ok(), "a variable first dimension accepts any size");
+  }
+}
+
+void CheckRoundTrip(const DecodedInfer& decoded) {
+  std::string encoded = EncodeV2Tensors("m", decoded.id, decoded.tensors);
+  absl::StatusOr<simdjson::dom::object> root = ParseJsonObject(encoded);
+  FUZZ_CHECK(root.ok(), "the encoder writes valid JSON");
+  simdjson::dom::element outputs;
+  FUZZ_CHECK((*root)["outputs"].get(outputs) == simdjson::SUCCESS, "the answer has 'outputs'");
+  if (decoded.id.has_value()) {
+    std::string_view id;
+    FUZZ_CHECK((*root)["id"].get_string().get(id) == simdjson::SUCCESS && id == *decoded.id,
+               "the id is echoed unchanged");
+  }
+  std::vector<Tensor> again;
+  const absl::Status status = ReadV2Inputs(outputs, again);
+  if (!status.ok()) std::fprintf(stderr, "re-decoding the answer: %s\n", fuzz::Message(status).c_str());
+  FUZZ_CHECK(status.ok(), "the encoder's tensors decode again");
+  FUZZ_CHECK(again.size() == decoded.tensors.size(), "as many tensors come back");
+  for (size_t i = 0; i < again.size(); ++i) {
+    const Tensor& a = decoded.tensors[i];
+    const Tensor& b = again[i];
+    FUZZ_CHECK(a.name == b.name && a.dtype == b.dtype && a.shape == b.shape, "name, type and shape survive");
+    FUZZ_CHECK(SameValues(a, b), "values survive the round trip");
+  }
+}
+
+}  // namespace
+}  // namespace modelmux
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace modelmux;
+  std::string body(reinterpret_cast<const char*>(data), size);
+  absl::StatusOr<DecodedInfer> decoded = DecodeV2InferBody(body);
+  if (!decoded.ok()) {
+    FUZZ_CHECK(absl::IsInvalidArgument(decoded.status()), "a refused body is a 400");
+    FUZZ_CHECK(!decoded.status().message().empty(), "an error says what is wrong");
+    return 0;
+  }
+  FUZZ_CHECK(decoded->v2 && !decoded->tensors.empty(), "a V2 body holds tensors");
+  FUZZ_CHECK(decoded->top_k >= 0 && decoded->top_k <= kMaxTopK, "top_k within 0..1000");
+  for (const Tensor& t : decoded->tensors) {
+    FUZZ_CHECK(t.ElementCount() >= 0 && t.StoredCount() == t.ElementCount(), "data fills the shape");
+    CheckAgainstOwnSpec(t);
+  }
+  CheckRoundTrip(*decoded);
+  return 0;
+}
