@@ -57,6 +57,8 @@ NOT_IN_IMAGE = {
     "npm": "s3rver, the S3 server of the tests",
     "clang": "bench/fuzz (libFuzzer)",
     "libclang-rt-14-dev": "bench/fuzz (libFuzzer runtime)",
+    "python3-grpcio": "the gRPC client of the tests",
+    "python3-protobuf": "the gRPC client of the tests",
 }
 # Runtime packages that own no library of the binary but are needed anyway.
 RUNTIME_EXTRAS = {"ca-certificates": "TLS to S3 (libcurl verifies the server)"}
