@@ -11,6 +11,9 @@ classifiers and XGBoost churn models from one store, under one budget.
   equals the count with one of each.
 - A corrupt fastText or XGBoost file fails that model alone (5xx naming the
   file, FAILED with the reason); the others keep serving.
+- KServe V2 over gRPC (--grpc-port) serves every kind too: the same answers
+  as REST (texts typed, XGBoost rows typed and raw FP32), the same metadata,
+  and a row of the wrong width is INVALID_ARGUMENT naming the width.
 
 The store is the ctest fixture integration_mixed_store (MODELMUX_MIXED_STORE).
 """
@@ -18,6 +21,7 @@ The store is the ctest fixture integration_mixed_store (MODELMUX_MIXED_STORE).
 import json
 import os
 import shutil
+import struct
 import tempfile
 import threading
 import time
@@ -221,6 +225,76 @@ class MixedBackendsTest(unittest.TestCase):
                     body = payload(self.store, self.by_backend[backend][0], backend)
                     self.assertEqual(len(s.json("POST", f"/models/good-{backend}/invoke", body)["predictions"]), 3)
                 self.assertEqual(s.status("GET", "/ping"), 200)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def test_grpc_serves_every_backend_like_rest(self):
+        import test_grpc  # the generated client and the --grpc-port server of the gRPC tests
+        if test_grpc.grpc is None:
+            raise AssertionError("python3-grpcio is not installed (scripts/install-deps installs it)")
+        grpc = test_grpc.grpc
+        tmp = tempfile.mkdtemp(prefix="modelmux-mixed-grpc-")
+        try:
+            pb, pbg = test_grpc.generate_client(tmp)
+            with test_grpc.GrpcServer(self.store) as s:
+                channel = grpc.insecure_channel(f"127.0.0.1:{s.grpc_port}")
+                self.addCleanup(channel.close)
+                stub = pbg.GRPCInferenceServiceStub(channel)
+                for backend, names in self.by_backend.items():
+                    m = names[0]
+                    rows = heldout(self.store, m)[:2]
+                    request = pb.ModelInferRequest(model_name=m)
+                    if backend == "xgboost":
+                        width = len(rows[0]["features"])
+                        flat = [v for r in rows for v in r["features"]]
+                        request.inputs.add(name="features", datatype="FP32", shape=[2, width])
+                        request.inputs[0].contents.fp32_contents.extend(flat)
+                        reply = stub.ModelInfer(request)
+                        self.assertEqual([(o.name, o.datatype, list(o.shape)) for o in reply.outputs],
+                                         [("probability", "FP32", [2])])
+                        got = list(reply.outputs[0].contents.fp32_contents)
+                        raw = pb.ModelInferRequest(model_name=m)
+                        raw.inputs.add(name="features", datatype="FP32", shape=[2, width])
+                        raw.raw_input_contents.append(struct.pack(f"<{len(flat)}f", *flat))
+                        raw_reply = stub.ModelInfer(raw)
+                        self.assertEqual(list(struct.unpack("<2f", raw_reply.raw_output_contents[0])), got)
+                        rest = s.json("POST", f"/v2/models/{m}/infer",
+                                      {"inputs": [{"name": "features", "datatype": "FP32", "shape": [2, width],
+                                                   "data": flat}]})["outputs"][0]["data"]
+                        for g, want, r in zip(got, rest, rows):
+                            self.assertAlmostEqual(g, want, delta=1e-6)
+                            self.assertAlmostEqual(g, r["probability"], delta=1e-6)
+                        narrow = pb.ModelInferRequest(model_name=m)
+                        narrow.inputs.add(name="features", datatype="FP32", shape=[1, width - 1])
+                        narrow.inputs[0].contents.fp32_contents.extend(rows[0]["features"][1:])
+                        with self.assertRaises(grpc.RpcError) as caught:
+                            stub.ModelInfer(narrow)
+                        self.assertEqual(caught.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+                        self.assertIn(f"rows of {width} features", caught.exception.details())
+                    else:
+                        texts = [r["text"] for r in rows]
+                        request.inputs.add(name="text", datatype="BYTES", shape=[2])
+                        request.inputs[0].contents.bytes_contents.extend(t.encode() for t in texts)
+                        request.parameters["top_k"].int64_param = 2
+                        reply = stub.ModelInfer(request)
+                        outputs = {o.name: o for o in reply.outputs}
+                        self.assertEqual(list(outputs["label"].shape), [2, 2])
+                        labels = [b.decode() for b in outputs["label"].contents.bytes_contents]
+                        self.assertFalse(any(label.startswith("__label__") for label in labels), labels)
+                        rest = s.json("POST", f"/v2/models/{m}/infer",
+                                      {"inputs": [{"name": "text", "datatype": "BYTES", "shape": [2],
+                                                   "data": texts}], "parameters": {"top_k": 2}})
+                        rest = {o["name"]: o for o in rest["outputs"]}
+                        self.assertEqual(labels, rest["label"]["data"])
+                        for g, want in zip(outputs["score"].contents.fp32_contents, rest["score"]["data"]):
+                            self.assertAlmostEqual(g, want, delta=1e-6)
+                    metadata = stub.ModelMetadata(pb.ModelMetadataRequest(name=m))
+                    rest_meta = s.json("GET", f"/v2/models/{m}")
+                    self.assertEqual(metadata.platform, backend)
+                    self.assertEqual([(t.name, t.datatype, list(t.shape)) for t in metadata.inputs],
+                                     [(t["name"], t["datatype"], t["shape"]) for t in rest_meta["inputs"]])
+                    self.assertEqual([(t.name, t.datatype, list(t.shape)) for t in metadata.outputs],
+                                     [(t["name"], t["datatype"], t["shape"]) for t in rest_meta["outputs"]])
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
