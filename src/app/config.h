@@ -51,6 +51,11 @@ struct Config {
   int64_t disk_cache_budget_bytes = int64_t{10} << 30;
   int max_concurrent_downloads = 2;
   int refresh_interval_s = 0;  // 0: no background check of loaded models
+
+  // SageMaker Runtime (issue 12): the endpoint name POST /endpoints/{name}/invocations
+  // answers to (empty: any), and the variant it reports.
+  std::string endpoint_name;
+  std::string production_variant = "AllTraffic";
 };
 
 // Parses argv. On --help, or on a usage error, returns the text to print with

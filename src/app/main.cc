@@ -120,7 +120,8 @@ int Run(const Config& config) {
       {.address = config.address,
        .port = static_cast<uint16_t>(config.port),
        .io_threads = config.io_threads,
-       .max_body_bytes = config.max_body_bytes},
+       .max_body_bytes = config.max_body_bytes,
+       .routes = {.endpoint_name = config.endpoint_name, .production_variant = config.production_variant}},
       server->get());
   if (!http.ok()) {
     spdlog::error("cannot listen: {}", http.status().ToString());

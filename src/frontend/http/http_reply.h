@@ -10,7 +10,9 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "frontend/http/route_table.h"
 
@@ -18,10 +20,18 @@ namespace modelmux {
 
 inline constexpr std::string_view kJsonContentType = "application/json";
 inline constexpr std::string_view kMetricsContentType = "text/plain; version=0.0.4";
+inline constexpr std::string_view kOctetStreamContentType = "application/octet-stream";
 
 // Spare capacity the session reserves after a request body, so the JSON parser
 // (which reads up to 64 bytes past the end) can parse it in place.
 inline constexpr size_t kRequestBodyPadding = 64;
+
+// A response header beyond the ones HttpReply names. The value must hold no
+// CR or LF (the session writes it as it is).
+struct HttpHeader {
+  std::string_view name;  // static storage
+  std::string value;
+};
 
 struct HttpReply {
   int status = 200;
@@ -29,6 +39,18 @@ struct HttpReply {
   std::string_view content_type = kJsonContentType;  // static storage; empty: none
   int retry_after_seconds = 0;                       // > 0: a Retry-After header
   std::string_view allow;                            // static storage; non-empty: an Allow header
+  std::vector<HttpHeader> headers;                   // more headers, in order
+};
+
+// The request's headers, for the handlers that read more than the view names.
+// Names match case-insensitively.
+class HeaderSource {
+ public:
+  virtual ~HeaderSource() = default;
+  // The first value of header `name`; empty when absent.
+  virtual std::string_view Find(std::string_view name) const = 0;
+  // Calls `visit(name, value)` for every header, in the order received.
+  virtual void ForEach(absl::FunctionRef<void(std::string_view, std::string_view)> visit) const = 0;
 };
 
 // One request as the handlers see it. Views point into the session's request,
@@ -41,6 +63,9 @@ struct HttpRequestView {
   std::string_view timeout_ms;    // X-Modelmux-Timeout-Ms (inference routes), empty when absent
   std::chrono::steady_clock::time_point received{};  // when the request's header was read
   std::string* body = nullptr;
+  const HeaderSource* headers = nullptr;  // every header; null in tests that build views by hand
+
+  std::string_view Header(std::string_view name) const { return headers ? headers->Find(name) : ""; }
 };
 
 class ReplySink {

@@ -81,6 +81,7 @@ void BuildHead(std::string& head, const HttpReply& reply, size_t body_size, bool
     head.append("\r\n");
   }
   if (!reply.allow.empty()) AppendHeader(head, "Allow", reply.allow);
+  for (const HttpHeader& header : reply.headers) AppendHeader(head, header.name, header.value);
   if (close) {
     head.append("Connection: close\r\n");
   } else if (http10) {
@@ -88,6 +89,21 @@ void BuildHead(std::string& head, const HttpReply& reply, size_t body_size, bool
   }
   head.append("\r\n");
 }
+
+// The request's headers as the handlers see them (HttpRequestView::headers).
+class BeastHeaders final : public HeaderSource {
+ public:
+  explicit BeastHeaders(const http::fields& fields) : fields_(fields) {}
+  std::string_view Find(std::string_view name) const override {
+    return ToStd(fields_[beast::string_view(name.data(), name.size())]);
+  }
+  void ForEach(absl::FunctionRef<void(std::string_view, std::string_view)> visit) const override {
+    for (const auto& field : fields_) visit(ToStd(field.name_string()), ToStd(field.value()));
+  }
+
+ private:
+  const http::fields& fields_;
+};
 
 }  // namespace
 
@@ -193,7 +209,10 @@ void HttpSession::Dispatch() {
   view.path = target.path;
   view.query = target.query;
   view.received = start_;
-  if (match.route == Route::kInvocations) {  // a header search only where it is used
+  const BeastHeaders headers(request.base());
+  view.headers = &headers;
+  // A header search only where it is used.
+  if (match.route == Route::kInvocations || match.route == Route::kInvokeEndpoint) {
     view.target_model =
         ToStd(request[beast::string_view(kTargetModelHeader.data(), kTargetModelHeader.size())]);
   }

@@ -9,8 +9,10 @@
 
 #include <memory>
 #include <optional>
+#include <utility>
 
 #include "frontend/http/http_reply.h"
+#include "frontend/http/route_options.h"
 #include "frontend/http/route_table.h"
 #include "server/inference_server.h"
 
@@ -18,7 +20,8 @@ namespace modelmux {
 
 class Router {
  public:
-  explicit Router(InferenceServer* server) : server_(server) {}
+  explicit Router(InferenceServer* server, RouteOptions options = {})
+      : server_(server), options_(std::move(options)) {}
 
   // Handles `request` (whose path matched `match`) on the calling thread.
   // Returns the reply, or nullopt when a handler went asynchronous and will
@@ -28,6 +31,7 @@ class Router {
 
  private:
   InferenceServer* server_;
+  const RouteOptions options_;
 };
 
 }  // namespace modelmux
