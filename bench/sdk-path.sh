@@ -5,17 +5,20 @@
 # Authorization, X-Amz-Date, User-Agent, amz-sdk-*: captured from Debian's
 # boto3 signing a real call, see below), and through the container route
 # POST /invocations with only its target-model header. Same server, same
-# body, same modelmux-loadgen closed loop; the runs alternate route by route
-# for SDK_ROUNDS rounds, and each reports the server's CPU time per request
-# (from /proc/<pid>/stat before and after the run) and the throughput.
-# The goal: server CPU per request on the SDK path within 5% of /invocations.
+# body, same modelmux-loadgen closed loop. SDK_ROUNDS rounds, each a pair of
+# runs in alternating order (invocations then sdk, then sdk then invocations,
+# ...) so that a drift in the machine's other load falls on both routes; each
+# run reports the server's CPU time per request (from /proc/<pid>/stat before
+# and after the run) and the throughput, each round the ratio of the two.
+# The goal: server CPU per request on the SDK path within 5% of /invocations
+# (the median of the rounds' ratios).
 # Writes $BENCH_OUT/sdk-path.{md,json} and raw/sdk-path/.
-# Env: SDK_CONNECTIONS (16), SDK_SECONDS (10), SDK_ROUNDS (5).
+# Env: SDK_CONNECTIONS (32, as bench/warm-invoke.sh), SDK_SECONDS (5), SDK_ROUNDS (15).
 source "$(dirname "$0")/lib/common.sh"
 need_bins modelmux modelmux-loadgen
 [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import boto3' 2> /dev/null \
   || die "Debian's python3-boto3 is missing (scripts/install-deps)"
-conns="${SDK_CONNECTIONS:-16}" secs="${SDK_SECONDS:-10}" rounds="${SDK_ROUNDS:-5}"
+conns="${SDK_CONNECTIONS:-32}" secs="${SDK_SECONDS:-5}" rounds="${SDK_ROUNDS:-15}"
 raw="$BENCH_OUT/raw/sdk-path"; mkdir -p "$raw"
 ref_store
 model="${REF_MODELS[0]}"
@@ -83,7 +86,8 @@ b=$(curl -sf "http://127.0.0.1:$port/endpoints/$endpoint/invocations" -H "X-Amzn
 
 declare -A runs
 for ((r = 1; r <= rounds; r++)); do
-  for route in invocations sdk; do
+  order="invocations sdk"; ((r % 2 == 0)) && order="sdk invocations"
+  for route in $order; do
     log "sdk-path: $route, round $r of $rounds"
     runs[$route]+="$(run "$route" "$route-$r" "$secs");"
   done
@@ -115,7 +119,7 @@ verdict=$(json_get "$j" "'met' if d['cpu_ratio_median'] <= 1.05 else 'not met'")
   echo
   header_md
   echo
-  echo "Model ${model} (reference store), 64-word ticket, top_k 3; modelmux-loadgen closed loop, $conns connections, $secs s per run, $rounds alternating rounds."
+  echo "Model ${model} (reference store), 64-word ticket, top_k 3; modelmux-loadgen closed loop, $conns connections, $secs s per run, $rounds rounds of one run per route (in alternating order)."
   echo "SDK path: \`POST /endpoints/$endpoint/invocations\` with the $(wc -l < "$raw/boto3-headers.txt") headers boto3 adds (raw/sdk-path/boto3-headers.txt) besides the target model."
   echo
   echo "| route | req/s (median) | server CPU µs/req (median) | p50 µs (median) | CPU µs/req of every round |"

@@ -38,6 +38,7 @@ AWS_CLI = "/usr/bin/aws"  # Debian's awscli (another `aws` may come first on PAT
 # the few milliseconds in which the throttling test's calls arrive.
 SLOW_ROUNDS = 200
 SDK_ROUTE = "/endpoints/{name}/invocations"
+MAX_BODY = 256 * 1024
 
 
 def tool(name):
@@ -65,7 +66,7 @@ class AwsClientsTest(unittest.TestCase):
                            check=True, capture_output=True)
         # One worker and a queue of one per model: two calls of a slow model fill it.
         cls.server = Server(cls.store.dir, "--workers", "1", "--max-queue-per-model", "1",
-                            "--endpoint-name", ENDPOINT)
+                            "--endpoint-name", ENDPOINT, "--max-body-bytes", str(MAX_BODY))
         cls.server.start()
         cls.url = f"http://{harness.LOOPBACK}:{cls.server.port}"
 
@@ -164,6 +165,14 @@ class AwsClientsTest(unittest.TestCase):
             client.invoke_endpoint(EndpointName="tickets-staging", TargetModel=self.tenants[0],
                                    ContentType="application/json", Body=b'{"text": "x"}')
         self.assertEqual(caught.exception.response["Error"]["Message"], "Endpoint tickets-staging not found.")
+
+    def test_a_body_over_the_limit_is_a_validation_error(self):
+        client = self.client()
+        with self.assertRaises(client.exceptions.ValidationError) as caught:
+            self.invoke(client, self.tenants[0], {"text": "x" * MAX_BODY})
+        error = caught.exception.response
+        self.assertEqual(error["ResponseMetadata"]["HTTPStatusCode"], 413)
+        self.assertIn(f"larger than the limit of {MAX_BODY} bytes", error["Error"]["Message"])
 
     def test_what_the_model_refuses_raises_model_error(self):
         client = self.client()

@@ -183,8 +183,9 @@ void HttpSession::OnReadError(beast::error_code ec) {
   if (ec == http::error::body_limit) {
     BeginRequest(Clock::now());
     route_ = MatchRoute(SplitTarget(ToStd(parser_->get().target())).path).route;
-    return Send(ErrorReply(413, fmt::format("request body is larger than the limit of {} bytes",
-                                            host_.max_body_bytes)),
+    return Send(Router::Refusal(
+                    route_, 413,
+                    fmt::format("request body is larger than the limit of {} bytes", host_.max_body_bytes)),
                 /*force_close=*/true);
   }
   if (ec == http::error::header_limit || IsHttpSyntaxError(ec)) {

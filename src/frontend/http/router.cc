@@ -66,12 +66,18 @@ std::optional<HttpReply> Router::Handle(const HttpRequestView& request, const Ro
   }
   if (!RouteAllows(match.route, request.method)) {
     HttpReply reply =
-        ErrorReply(405, fmt::format("method {} is not allowed on {}; use {}", HttpMethodName(request.method),
-                                    RouteTemplate(match.route), AllowedMethods(match.route)));
+        Refusal(match.route, 405,
+                fmt::format("method {} is not allowed on {}; use {}", HttpMethodName(request.method),
+                            RouteTemplate(match.route), AllowedMethods(match.route)));
     reply.allow = AllowedMethods(match.route);
     return reply;
   }
   return Dispatch(RouteCall{*server_, request, match.name, sink, options_}, match.route);
+}
+
+HttpReply Router::Refusal(Route route, int status, std::string_view message) {
+  if (route == Route::kInvokeEndpoint) return InvokeEndpointRefusal(status, message);
+  return ErrorReply(status, message);
 }
 
 }  // namespace modelmux

@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <utility>
 
 #include "frontend/http/http_reply.h"
@@ -28,6 +29,12 @@ class Router {
   // answer through `sink`, possibly from another thread.
   std::optional<HttpReply> Handle(const HttpRequestView& request, const RouteMatch& match,
                                   const std::shared_ptr<ReplySink>& sink) const;
+
+  // The reply to a request of `route` refused before its handler runs (a
+  // wrong method, a body over the limit): {"error": message} with `status`,
+  // or on POST /endpoints/{name}/invocations the ValidationError the AWS SDKs
+  // parse.
+  static HttpReply Refusal(Route route, int status, std::string_view message);
 
  private:
   InferenceServer* server_;

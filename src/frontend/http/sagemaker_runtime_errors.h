@@ -27,7 +27,8 @@
 // body the container contract (POST /invocations) answers for the same Status.
 //
 // Requests the route refuses before any inference (endpoint name, headers)
-// are ValidationErrors (400). botocore's legacy retry mode retries 429, 500,
+// are ValidationErrors (400; 413 for a body over the limit, 405 for a method
+// other than POST). botocore's legacy retry mode retries 429, 500,
 // 502, 503 and 504 whatever the type; its standard mode retries throttling
 // types (ThrottlingException, ...) and 500/502/503/504; so do the other SDKs.
 //

@@ -178,19 +178,47 @@ std::optional<SageMakerRuntimeError> CheckHeaders(const RouteCall& call, const I
   return std::nullopt;
 }
 
-// The success reply: the container's answer plus SageMaker's headers.
-HttpReply InvocationReply(HttpReply reply, std::string_view variant, std::string custom_attributes,
-                          std::string request_id) {
-  reply.headers.reserve(3);
-  reply.headers.push_back({"x-Amzn-Invoked-Production-Variant", std::string(variant)});
-  if (!custom_attributes.empty()) {
-    reply.headers.push_back({"X-Amzn-SageMaker-Custom-Attributes", std::move(custom_attributes)});
+// Answers an invocation once the server has: the container's answer with
+// SageMaker's headers, or SageMaker Runtime's error. Runs on the thread that
+// finished the inference (RunInfer).
+struct InvocationAnswer {
+  InferenceServer* server;
+  const RouteOptions* options;
+  std::string model;
+  std::string custom_attributes;
+  std::string request_id;
+  bool v2 = false;
+  std::optional<std::string> id;
+
+  HttpReply operator()(absl::StatusOr<InferResponse> response) {
+    absl::StatusOr<HttpReply> reply = response.ok() ? InferReply(*response, v2, id, {}) : response.status();
+    if (!reply.ok()) return Refusal(reply.status());
+    reply->headers.reserve(3);
+    reply->headers.push_back({"x-Amzn-Invoked-Production-Variant", options->production_variant});
+    if (!custom_attributes.empty()) {
+      reply->headers.push_back({"X-Amzn-SageMaker-Custom-Attributes", std::move(custom_attributes)});
+    }
+    reply->headers.push_back({"x-amzn-RequestId", std::move(request_id)});
+    return *std::move(reply);
   }
-  reply.headers.push_back({"x-amzn-RequestId", std::move(request_id)});
-  return reply;
-}
+
+  HttpReply Refusal(const absl::Status& status) {
+    bool loading = false;
+    if (status.code() == absl::StatusCode::kDeadlineExceeded) {  // still loading, or too slow to answer?
+      std::optional<ModelStatus> model_status = server->GetStatus(model);
+      loading = model_status.has_value() && model_status->state == ModelState::kLoading;
+    }
+    return RuntimeErrorReply(RuntimeErrorFor(status, loading), std::move(request_id));
+  }
+};
 
 }  // namespace
+
+HttpReply InvokeEndpointRefusal(int status, std::string_view message) {
+  HttpReply reply = RuntimeErrorReply(RuntimeValidationError(std::string(message)), NewRequestId());
+  reply.status = status;
+  return reply;
+}
 
 RouteResult HandleInvokeEndpoint(const RouteCall& call) {
   std::string request_id = NewRequestId();
@@ -212,24 +240,14 @@ RouteResult HandleInvokeEndpoint(const RouteCall& call) {
   if (!decoded.ok()) return refuse(RuntimeErrorFor(decoded.status(), false));
   absl::StatusOr<InferRequest> request = MakeInferRequest(call, model, *decoded);
   if (!request.ok()) return refuse(RuntimeValidationError(std::string(StatusMessage(request.status()))));
-  return RunInfer(
-      call, *std::move(request),
-      [server = &call.server, options = &call.options, model = std::move(model),
-       attributes = std::string(headers.custom_attributes), request_id = std::move(request_id),
-       v2 = decoded->v2, id = std::move(decoded->id)](absl::StatusOr<InferResponse> response) mutable {
-        absl::StatusOr<HttpReply> reply =
-            response.ok() ? InferReply(*response, v2, id, {}) : response.status();
-        if (reply.ok()) {
-          return InvocationReply(*std::move(reply), options->production_variant, std::move(attributes),
-                                 std::move(request_id));
-        }
-        bool loading = false;
-        if (reply.status().code() == absl::StatusCode::kDeadlineExceeded) {
-          std::optional<ModelStatus> status = server->GetStatus(model);
-          loading = status.has_value() && status->state == ModelState::kLoading;
-        }
-        return RuntimeErrorReply(RuntimeErrorFor(reply.status(), loading), std::move(request_id));
-      });
+  return RunInfer(call, *std::move(request),
+                  InvocationAnswer{.server = &call.server,
+                                   .options = &call.options,
+                                   .model = std::move(model),
+                                   .custom_attributes = std::string(headers.custom_attributes),
+                                   .request_id = std::move(request_id),
+                                   .v2 = decoded->v2,
+                                   .id = std::move(decoded->id)});
 }
 
 }  // namespace modelmux

@@ -24,10 +24,16 @@
 // Handlers run on a session's io thread; see route_call.h.
 #pragma once
 
+#include <string_view>
+
 #include "frontend/http/route_call.h"
 
 namespace modelmux {
 
 RouteResult HandleInvokeEndpoint(const RouteCall& call);
+
+// A request to this route refused before it reached the handler (a body over
+// the limit, a wrong method): a ValidationError with HTTP `status`.
+HttpReply InvokeEndpointRefusal(int status, std::string_view message);
 
 }  // namespace modelmux

@@ -88,6 +88,8 @@ class GatedBackend : public FakeBackend {
 
 class SageMakerRuntimeTest : public ::testing::Test {
  protected:
+  static constexpr int64_t kMaxBody = 4096;
+
   void SetUp() override {
     root_ = std::filesystem::temp_directory_path() /
             ("modelmux-runtime-test-" + std::to_string(::getpid()) + "-" +
@@ -123,6 +125,7 @@ class SageMakerRuntimeTest : public ::testing::Test {
     http_options.address = "127.0.0.1";
     http_options.port = 0;
     http_options.routes = std::move(routes);
+    http_options.max_body_bytes = kMaxBody;
     auto http = HttpServer::Create(http_options, server_.get());
     ASSERT_TRUE(http.ok()) << http.status();
     http_ = *std::move(http);
@@ -372,13 +375,28 @@ TEST_F(SageMakerRuntimeTest, AFullQueueIsThrottling) {
   EXPECT_EQ(queued.Read().result_int(), 200);
 }
 
-TEST_F(SageMakerRuntimeTest, OtherMethodsAndPaths) {
+TEST_F(SageMakerRuntimeTest, RefusalsBeforeTheHandlerAreValidationErrorsToo) {
   Start();
   HttpTestClient client = Client();
   auto r = client.Get("/endpoints/e/invocations");
   EXPECT_EQ(r.result_int(), 405);
   EXPECT_EQ(HeaderOf(r, "Allow"), "POST");
-  EXPECT_EQ(client.Post("/endpoints/e/async-invocations", "{}").result_int(), 404);
+  EXPECT_EQ(ErrorOf(r).first, "ValidationError");
+  r = client.Post("/endpoints/e/invocations", std::string(kMaxBody + 1, ' '),
+                  {{"X-Amzn-SageMaker-Target-Model", "alpha"}});
+  EXPECT_EQ(r.result_int(), 413);
+  auto [type, body] = ErrorOf(r);
+  EXPECT_EQ(type, "ValidationError");
+  EXPECT_THAT(body["Message"].get<std::string>(), HasSubstr("larger than the limit of 4096 bytes"));
+  // Elsewhere the same refusals keep their plain form.
+  HttpTestClient other = Client();
+  r = other.Post("/invocations", std::string(kMaxBody + 1, ' '),
+                 {{"X-Amzn-SageMaker-Target-Model", "alpha"}});
+  EXPECT_EQ(r.result_int(), 413);
+  EXPECT_TRUE(json::parse(r.body()).contains("error"));
+  EXPECT_EQ(r.count("x-amzn-ErrorType"), 0u);
+  HttpTestClient third = Client();
+  EXPECT_EQ(third.Post("/endpoints/e/async-invocations", "{}").result_int(), 404);
 }
 
 }  // namespace
