@@ -75,6 +75,11 @@ struct Config {
   int grpc_port = -1;
   std::string grpc_port_file;
   int grpc_threads = 1;
+
+  // SageMaker Runtime (issue 12): the endpoint name POST /endpoints/{name}/invocations
+  // answers to (empty: any), and the variant it reports.
+  std::string endpoint_name;
+  std::string production_variant = "AllTraffic";
 };
 
 // Parses argv. On --help, or on a usage error, returns the text to print with

@@ -178,7 +178,8 @@ int Run(const Config& config) {
        .io_threads = config.io_threads,
        .max_body_bytes = config.max_body_bytes,
        .authenticator = authenticator->get(),
-       .metrics_auth = config.metrics_auth},
+       .metrics_auth = config.metrics_auth,
+       .routes = {.endpoint_name = config.endpoint_name, .production_variant = config.production_variant}},
       server->get());
   if (!http.ok()) {
     spdlog::error("cannot listen: {}", http.status().ToString());

@@ -59,6 +59,8 @@ NOT_IN_IMAGE = {
     "libclang-rt-14-dev": "bench/fuzz (libFuzzer runtime)",
     "python3-grpcio": "the gRPC client of the tests",
     "python3-protobuf": "the gRPC client of the tests",
+    "python3-boto3": "the AWS SDK client of the tests",
+    "awscli": "the AWS CLI client of the tests",
 }
 # Runtime packages that own no library of the binary but are needed anyway.
 RUNTIME_EXTRAS = {"ca-certificates": "TLS to S3 (libcurl verifies the server)"}

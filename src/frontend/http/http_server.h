@@ -25,6 +25,7 @@
 
 #include "absl/status/statusor.h"
 #include "frontend/auth/authenticator.h"
+#include "frontend/http/route_options.h"
 #include "server/inference_server.h"
 
 namespace modelmux {
@@ -43,6 +44,7 @@ class HttpServer {
     // outlive the HttpServer.
     const Authenticator* authenticator = nullptr;
     bool metrics_auth = false;  // /metrics needs an API credential
+    RouteOptions routes;  // SageMaker Runtime endpoint name and production variant
   };
 
   // Binds and listens; serves nothing until Start(). Errors name address:port.
