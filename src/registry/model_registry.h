@@ -43,6 +43,7 @@
 #include "backend/model.h"
 #include "metrics/metrics.h"
 #include "registry/eviction_policy.h"
+#include "registry/registry_observer.h"
 #include "runtime/load_pool.h"
 
 namespace modelmux {
@@ -81,6 +82,7 @@ class ModelRegistry {
     Estimator estimator;                     // required
     LoadPool* load_pool = nullptr;           // required; outlives the registry's work
     Metrics* metrics = nullptr;              // optional
+    RegistryObserver* observer = nullptr;    // optional; outlives the registry
     std::unique_ptr<EvictionPolicy> policy;  // default: LRU
     std::chrono::milliseconds initial_failure_backoff{1000};
     std::chrono::milliseconds max_failure_backoff{60000};

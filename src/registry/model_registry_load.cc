@@ -87,6 +87,11 @@ bool ModelRegistry::Reserve(Slot* slot, int64_t estimate, AfterUnlock& after) {
   std::lock_guard<std::mutex> lock(mu_);
   absl::Status room = EvictLocked(estimate, slot->name, after);
   if (!room.ok()) {
+    if (options_.observer != nullptr) {
+      after.Add([observer = options_.observer, name = slot->name, reason = std::string(room.message())] {
+        observer->OnLoadFailed(name, reason);
+      });
+    }
     AbandonLoadLocked(slot, room, after);
     return false;
   }
@@ -123,6 +128,9 @@ void ModelRegistry::CompleteLoad(Slot* slot, std::unique_ptr<Model> model, doubl
       if (waiter.observe_wait && options_.metrics != nullptr) {
         options_.metrics->ObserveLoadWait(name, SecondsBetween(waiter.since, Now()));
       }
+      if (waiter.observe_wait && options_.observer != nullptr) {
+        options_.observer->OnLoadWait(name, SecondsBetween(waiter.since, Now()));
+      }
       after.Add([done = std::move(waiter.done), handle = NewHandleLocked(slot)]() mutable {
         std::move(done)(std::move(handle));
       });
@@ -137,6 +145,7 @@ void ModelRegistry::CompleteLoad(Slot* slot, std::unique_ptr<Model> model, doubl
                  FormatBytes(measured), FormatBytes(over_budget));
   }
   if (options_.metrics != nullptr) options_.metrics->ObserveLoad(name, seconds);
+  if (options_.observer != nullptr) options_.observer->OnLoaded(name, measured, seconds, /*reload=*/false);
   if (unload_now) ScheduleUnload(slot);
 }
 
@@ -157,9 +166,11 @@ void ModelRegistry::FailLoad(Slot* slot, const absl::Status& error, AfterUnlock&
   const auto backoff =
       Backoff(options_.initial_failure_backoff, options_.max_failure_backoff, slot->consecutive_failures);
   slot->retry_at = Now() + backoff;
-  after.Add([name = slot->name, reason = error.ToString(), failures = slot->consecutive_failures, backoff] {
+  after.Add([name = slot->name, reason = error.ToString(), failures = slot->consecutive_failures, backoff,
+             observer = options_.observer, message = std::string(error.message())] {
     spdlog::warn("failed to load model {} ({} in a row; next retry in {} ms): {}", name, failures,
                  backoff.count(), reason);
+    if (observer != nullptr) observer->OnLoadFailed(name, message);
   });
   for (Slot::LoadWaiter& waiter : slot->load_waiters) {
     after.Report(std::move(waiter.done), error);
@@ -219,6 +230,7 @@ absl::Status ModelRegistry::EvictLocked(int64_t needed, std::string_view for_mod
         options_.metrics->CountEviction(name);
         options_.metrics->ObserveUnload(name, seconds);
       }
+      if (options_.observer != nullptr) options_.observer->OnEvicted(name, bytes);
     });
     EraseSlotLocked(slot);
   }

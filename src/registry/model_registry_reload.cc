@@ -77,10 +77,12 @@ void ModelRegistry::RunReload(Slot* slot, const Model* old_model) {
     if (status.ok() && model == nullptr) status = absl::InternalError("the loader returned no model");
   }
   std::vector<DoneCallback> waiters;
+  int64_t bytes = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (status.ok()) {
       status = InstallReloadLocked(slot, model, reserved, seconds);
+      bytes = slot->bytes;
     } else {
       used_bytes_ -= reserved;
     }
@@ -90,8 +92,13 @@ void ModelRegistry::RunReload(Slot* slot, const Model* old_model) {
   }
   if (status.ok()) {
     spdlog::info("reloaded model {} in {:.1f} ms", name, seconds * 1e3);
+    if (options_.observer != nullptr) options_.observer->OnLoaded(name, bytes, seconds, /*reload=*/true);
   } else {
     spdlog::warn("reload of model {} failed; the loaded copy keeps serving: {}", name, status.ToString());
+    if (options_.observer != nullptr) {
+      options_.observer->OnLoadFailed(name, absl::StrFormat("reload failed, the loaded copy keeps serving: %s",
+                                                            status.message()));
+    }
   }
   model.reset();  // a copy not installed (the model was unloaded meanwhile)
   // Before the callbacks, so a caller that sees the reload done also sees the

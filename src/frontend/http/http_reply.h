@@ -29,6 +29,7 @@ struct HttpReply {
   std::string_view content_type = kJsonContentType;  // static storage; empty: none
   int retry_after_seconds = 0;                       // > 0: a Retry-After header
   std::string_view allow;                            // static storage; non-empty: an Allow header
+  std::string_view extra_headers;  // static storage: whole "Name: value\r\n" lines (auth challenges)
 };
 
 // One request as the handlers see it. Views point into the session's request,

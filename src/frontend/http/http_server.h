@@ -24,6 +24,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "frontend/http/dashboard_options.h"
 #include "server/inference_server.h"
 
 namespace modelmux {
@@ -38,6 +39,7 @@ class HttpServer {
     // A connection that keeps the server waiting this long (idle keep-alive,
     // or a request arriving too slowly) is closed.
     std::chrono::seconds idle_timeout{60};
+    DashboardOptions dashboard;  // GET /dashboard's peers and admin-auth check
   };
 
   // Binds and listens; serves nothing until Start(). Errors name address:port.

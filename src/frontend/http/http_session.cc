@@ -87,6 +87,7 @@ void BuildHead(std::string& head, const HttpReply& reply, size_t body_size, bool
     head.append("\r\n");
   }
   if (!reply.allow.empty()) AppendHeader(head, "Allow", reply.allow);
+  head.append(reply.extra_headers);
   if (close) {
     head.append("Connection: close\r\n");
   } else if (http10) {

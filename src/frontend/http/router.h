@@ -9,7 +9,9 @@
 
 #include <memory>
 #include <optional>
+#include <utility>
 
+#include "frontend/http/dashboard_options.h"
 #include "frontend/http/http_reply.h"
 #include "frontend/http/route_table.h"
 #include "server/inference_server.h"
@@ -18,7 +20,8 @@ namespace modelmux {
 
 class Router {
  public:
-  explicit Router(InferenceServer* server) : server_(server) {}
+  explicit Router(InferenceServer* server, DashboardOptions dashboard = {})
+      : server_(server), dashboard_(std::move(dashboard)) {}
 
   // Handles `request` (whose path matched `match`) on the calling thread.
   // Returns the reply, or nullopt when a handler went asynchronous and will
@@ -28,6 +31,7 @@ class Router {
 
  private:
   InferenceServer* server_;
+  const DashboardOptions dashboard_;
 };
 
 }  // namespace modelmux
