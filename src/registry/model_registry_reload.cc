@@ -96,8 +96,8 @@ void ModelRegistry::RunReload(Slot* slot, const Model* old_model) {
   } else {
     spdlog::warn("reload of model {} failed; the loaded copy keeps serving: {}", name, status.ToString());
     if (options_.observer != nullptr) {
-      options_.observer->OnLoadFailed(name, absl::StrFormat("reload failed, the loaded copy keeps serving: %s",
-                                                            status.message()));
+      options_.observer->OnLoadFailed(
+          name, absl::StrFormat("reload failed, the loaded copy keeps serving: %s", status.message()));
     }
   }
   model.reset();  // a copy not installed (the model was unloaded meanwhile)
