@@ -51,6 +51,11 @@ struct Config {
   int64_t disk_cache_budget_bytes = int64_t{10} << 30;
   int max_concurrent_downloads = 2;
   int refresh_interval_s = 0;  // 0: no background check of loaded models
+
+  // The dashboard (issue 17): other instances whose summaries the page shows
+  // ("host:port"), and how often the activity history is sampled.
+  std::vector<std::string> dashboard_peers;
+  int dashboard_interval_ms = 5000;
 };
 
 // Parses argv. On --help, or on a usage error, returns the text to print with

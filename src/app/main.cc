@@ -42,6 +42,7 @@ absl::StatusOr<std::unique_ptr<InferenceServer>> MakeServer(const Config& config
   options.max_workers_per_model = config.max_workers_per_model;
   options.initial_failure_backoff = std::chrono::milliseconds(config.failure_backoff_ms);
   options.refresh_interval = std::chrono::seconds(config.refresh_interval_s);
+  options.activity_sample_interval = std::chrono::milliseconds(config.dashboard_interval_ms);
   return InferenceServer::Create(std::move(options));
 }
 
@@ -120,7 +121,8 @@ int Run(const Config& config) {
       {.address = config.address,
        .port = static_cast<uint16_t>(config.port),
        .io_threads = config.io_threads,
-       .max_body_bytes = config.max_body_bytes},
+       .max_body_bytes = config.max_body_bytes,
+       .dashboard = {.peers = config.dashboard_peers, .admin_auth_configured = nullptr}},
       server->get());
   if (!http.ok()) {
     spdlog::error("cannot listen: {}", http.status().ToString());

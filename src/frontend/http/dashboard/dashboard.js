@@ -114,7 +114,7 @@
   function makeChart(id, lines) {
     const usesY1 = lines.some((l) => l[3] === 'y1');
     const scales = {
-      x: {type: 'linear', ticks: {callback: (v) => fmtClock(v), maxTicksLimit: 6}},
+      x: {type: 'linear', ticks: {callback: (v) => fmtClock(v).slice(0, 5), stepSize: 3 * 60 * 1000}},
       y: {beginAtZero: true, ticks: {maxTicksLimit: 5}},
     };
     if (usesY1)
@@ -193,8 +193,9 @@
     $('loaded').textContent = s.loaded_models;
     $('queued').textContent = s.queued;
     const m = d.summary;
-    $('rate').textContent = fmtRate(m.requests_per_second) + ', hit ratio ' + fmtRatio(m.hit_ratio) + ', ' +
-        fmtRate(m.cold_starts_per_second) + ' cold';
+    $('rps').textContent = fmtRate(m.requests_per_second);
+    $('hit-ratio').textContent = fmtRatio(m.hit_ratio);
+    $('cold').textContent = fmtRate(m.cold_starts_per_second);
     $('window').textContent = Math.round(d.window_seconds / 60) + ' minutes';
     $('interval').textContent = d.sample_interval_seconds + ' s';
     document.title = 'modelmux ' + (s.ready ? '' : '(not ready) ') + '· ' + s.store;
