@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
-#include "registry/policy_factory.h"
+#include "eviction/policy_factory.h"
 
 namespace modelmux {
 namespace {

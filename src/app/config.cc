@@ -7,7 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/byte_size.h"
-#include "registry/policy_factory.h"
+#include "eviction/policy_factory.h"
 #include "server/inference_server.h"
 #include "server/warm_state.h"
 
@@ -26,6 +26,35 @@ void AddWarmRestartFlags(CLI::App& app, Config& c) {
                  "Save the loaded model names here (periodically and at shutdown); preload them at start");
   app.add_option("--state-interval", c.state_interval_s, "Seconds between saves of the --state-dir state")
       ->check(CLI::Range(1, 86400));
+}
+
+// Predictive prewarming (issue 16); --prewarm-bytes goes to `bytes`.
+void AddPrewarmFlags(CLI::App& app, Config& c, std::string& bytes) {
+  app.add_flag("--prewarm", c.prewarm,
+               "Load models shortly before their predicted next request (only with an idle load pool and free "
+               "memory)");
+  app.add_option("--prewarm-bytes", bytes,
+                 "Bytes prewarmed models may hold before their first request (0: a tenth of --memory-budget)")
+      ->check(CheckByteSize);
+  app.add_option("--prewarm-loads-per-minute", c.prewarm_loads_per_minute, "Prewarm loads per minute at most")
+      ->check(CLI::Range(1, 6000));
+  app.add_option("--prewarm-lead", c.prewarm_lead_seconds, "Seconds before a predicted request its prewarm starts")
+      ->check(CLI::Range(1.0, 3600.0));
+}
+
+// Deadlines of the load path (issue 11).
+void AddDeadlineFlags(CLI::App& app, Config& c, std::string& low_speed_limit) {
+  app.add_option("--load-timeout", c.load_timeout_s,
+                 "Seconds a model load may run before it is abandoned (its requests answered, the model FAILED); 0: "
+                 "never")
+      ->check(CLI::Range(0, 86400));
+  app.add_option("--store-timeout", c.store_timeout_ms, "Deadline of store calls for metadata (describe, index), ms")
+      ->check(CLI::Range(1, 3600000));
+  app.add_option("--s3-low-speed-limit", low_speed_limit,
+                 "An S3 transfer slower than this many bytes/s for --s3-low-speed-time is cut off and retried (0: never)")
+      ->check(CheckByteSize);
+  app.add_option("--s3-low-speed-time", c.s3_low_speed_time_s, "Seconds of --s3-low-speed-limit before the cut-off")
+      ->check(CLI::Range(1, 3600));
 }
 
 // "host:port", where host is a name, an IPv4 address or a bracketed IPv6 one.
@@ -93,16 +122,21 @@ ParseOutcome ParseFlags(int argc, char** argv) {
   app.add_option("--log-level", c.log_level, "Log level")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   AddWarmRestartFlags(app, c);
+  std::string prewarm_bytes = "0";
+  AddPrewarmFlags(app, c, prewarm_bytes);
   AddDashboardFlags(app, c);
 
   // S3 store and disk cache (issue 4).
   std::string disk_cache_budget = "10G";
+  std::string low_speed_limit = "32K";
+  AddDeadlineFlags(app, c, low_speed_limit);
   app.add_option("--s3-endpoint", c.s3_endpoint, "S3-compatible endpoint URL (default: AWS)");
   app.add_option("--s3-region", c.s3_region, "S3 region (SigV4 scope)");
   app.add_option("--s3-max-attempts", c.s3_max_attempts, "Attempts per S3 request (retries on 5xx, throttling, network)")
       ->check(CLI::Range(1, 20));
   app.add_option("--s3-connect-timeout", c.s3_connect_timeout_ms, "S3 connect timeout, ms")->check(CLI::Range(1, 600000));
-  app.add_option("--s3-request-timeout", c.s3_request_timeout_ms, "S3 HEAD/LIST timeout, ms (GETs: 30 s without progress)")
+  app.add_option("--s3-request-timeout", c.s3_request_timeout_ms,
+                 "S3 HEAD/LIST attempt timeout, ms (GETs: the load's deadline and the low-speed limit)")
       ->check(CLI::Range(1, 3600000));
   app.add_option("--s3-retry-backoff", c.s3_retry_backoff_ms, "First S3 retry back-off, ms (doubles, full jitter)")
       ->check(CLI::Range(0, 600000));
@@ -128,6 +162,7 @@ ParseOutcome ParseFlags(int argc, char** argv) {
   if (c.workers == 0) c.workers = cores;
   c.max_body_bytes = *ParseByteSize(max_body);
   c.disk_cache_budget_bytes = *ParseByteSize(disk_cache_budget);
+  c.s3_low_speed_limit = *ParseByteSize(low_speed_limit);
   if (app.count("--memory-budget") > 0) {
     c.memory_budget_bytes = *ParseByteSize(budget);
   } else {
@@ -138,6 +173,8 @@ ParseOutcome ParseFlags(int argc, char** argv) {
     outcome.exit_code = 2;
     outcome.message = "error: --memory-budget must be positive\n";
   }
+  c.prewarm_bytes = *ParseByteSize(prewarm_bytes);
+  if (c.prewarm_bytes == 0) c.prewarm_bytes = c.memory_budget_bytes / 10;
   return outcome;
 }
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "registry/policy_factory.h"
+#include "eviction/policy_factory.h"
 #include "server/inference_server.h"
 
 namespace modelmux {
@@ -38,6 +38,10 @@ struct Config {
   // Warm restarts (issue 5): where the loaded-model set is saved, and how often.
   std::string state_dir;
   int state_interval_s = 30;
+  // Deadlines of the load path (issue 11): a load running longer is
+  // abandoned (0: never); store calls for metadata get `store_timeout_ms`.
+  int load_timeout_s = 120;
+  int store_timeout_ms = 2000;
 
   // S3 store and disk cache (issue 4): used when `store` is s3://bucket/prefix.
   std::string s3_endpoint;  // empty: AWS
@@ -45,12 +49,19 @@ struct Config {
   int s3_max_attempts = 4;
   int s3_connect_timeout_ms = 5000;
   int s3_request_timeout_ms = 30000;
+  int64_t s3_low_speed_limit = 32 << 10;  // bytes/s below which a transfer is cut (0: never)
+  int s3_low_speed_time_s = 10;           // ... for this long
   int s3_retry_backoff_ms = 200;
   int s3_list_page_size = 1000;
   std::string disk_cache_dir;  // empty: a private temporary directory that keeps nothing
   int64_t disk_cache_budget_bytes = int64_t{10} << 30;
   int max_concurrent_downloads = 2;
   int refresh_interval_s = 0;  // 0: no background check of loaded models
+  // Predictive prewarming (issue 16).
+  bool prewarm = false;
+  int64_t prewarm_bytes = 0;  // 0: a tenth of the memory budget
+  int prewarm_loads_per_minute = 30;
+  double prewarm_lead_seconds = 60;
 
   // The dashboard (issue 17): other instances whose summaries the page shows
   // ("host:port"), and how often the activity history is sampled.

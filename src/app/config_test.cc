@@ -70,6 +70,20 @@ TEST(ConfigTest, WarmRestartFlags) {
   EXPECT_THAT(Parse({"--help"}).message, HasSubstr("--state-dir"));
 }
 
+TEST(ConfigTest, PrewarmFlags) {
+  ParseOutcome off = Parse({"--memory-budget", "1G"});
+  EXPECT_FALSE(off.config.prewarm);
+  EXPECT_EQ(off.config.prewarm_bytes, (int64_t{1} << 30) / 10);
+  ParseOutcome on = Parse({"--memory-budget", "1G", "--prewarm", "--prewarm-bytes", "200M",
+                           "--prewarm-loads-per-minute", "12", "--prewarm-lead", "30"});
+  ASSERT_FALSE(on.exit_now) << on.message;
+  EXPECT_TRUE(on.config.prewarm);
+  EXPECT_EQ(on.config.prewarm_bytes, int64_t{200} << 20);
+  EXPECT_EQ(on.config.prewarm_loads_per_minute, 12);
+  EXPECT_DOUBLE_EQ(on.config.prewarm_lead_seconds, 30);
+  EXPECT_TRUE(Parse({"--prewarm-loads-per-minute", "0"}).exit_now);
+}
+
 TEST(ConfigTest, PreloadFile) {
   auto path = std::filesystem::temp_directory_path() / "modelmux-preload-test.txt";
   std::ofstream(path) << "# hot tenants\nacme pin\n\nglobex   # comment\n";
@@ -110,6 +124,26 @@ TEST(ConfigTest, S3StoreAndDiskCacheFlags) {
   EXPECT_EQ(s.config.s3_max_attempts, 2);
   EXPECT_TRUE(Parse({"--disk-cache-budget", "plenty"}).exit_now);
   EXPECT_TRUE(Parse({"--s3-max-attempts", "0"}).exit_now);
+}
+
+TEST(ConfigTest, DeadlineFlags) {
+  ParseOutcome d = Parse({});
+  ASSERT_FALSE(d.exit_now) << d.message;
+  EXPECT_EQ(d.config.load_timeout_s, 120);
+  EXPECT_EQ(d.config.store_timeout_ms, 2000);
+  EXPECT_EQ(d.config.s3_low_speed_limit, 32 << 10);
+  EXPECT_EQ(d.config.s3_low_speed_time_s, 10);
+  ParseOutcome s = Parse({"--load-timeout", "0", "--store-timeout", "500", "--s3-low-speed-limit", "1M",
+                          "--s3-low-speed-time", "3"});
+  ASSERT_FALSE(s.exit_now) << s.message;
+  EXPECT_EQ(s.config.load_timeout_s, 0);
+  EXPECT_EQ(s.config.store_timeout_ms, 500);
+  EXPECT_EQ(s.config.s3_low_speed_limit, 1 << 20);
+  EXPECT_EQ(s.config.s3_low_speed_time_s, 3);
+  EXPECT_TRUE(Parse({"--load-timeout", "-1"}).exit_now);
+  EXPECT_TRUE(Parse({"--store-timeout", "0"}).exit_now);
+  EXPECT_TRUE(Parse({"--s3-low-speed-limit", "fast"}).exit_now);
+  EXPECT_TRUE(Parse({"--s3-low-speed-time", "0"}).exit_now);
 }
 
 }  // namespace

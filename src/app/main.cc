@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <set>
@@ -14,10 +15,10 @@
 #include "backends/torchscript/torchscript_backend.h"
 #include "common/byte_size.h"
 #include "common/status_macros.h"
+#include "eviction/policy_factory.h"
 #include "frontend/http/http_server.h"
 #include "metrics/metrics.h"
 #include "metrics/store_metrics.h"
-#include "registry/policy_factory.h"
 #include "server/inference_server.h"
 #include "server/warm_state.h"
 #include "spdlog/spdlog.h"
@@ -41,7 +42,15 @@ absl::StatusOr<std::unique_ptr<InferenceServer>> MakeServer(const Config& config
   options.request_timeout = std::chrono::milliseconds(config.request_timeout_ms);
   options.max_workers_per_model = config.max_workers_per_model;
   options.initial_failure_backoff = std::chrono::milliseconds(config.failure_backoff_ms);
+  options.load_timeout = std::chrono::seconds(config.load_timeout_s);
+  options.store_timeout = std::chrono::milliseconds(config.store_timeout_ms);
   options.refresh_interval = std::chrono::seconds(config.refresh_interval_s);
+  if (config.prewarm) {
+    options.prewarm.emplace();
+    options.prewarm->max_bytes = config.prewarm_bytes;
+    options.prewarm->max_loads_per_minute = config.prewarm_loads_per_minute;
+    options.prewarm->lead_seconds = config.prewarm_lead_seconds;
+  }
   options.activity_sample_interval = std::chrono::milliseconds(config.dashboard_interval_ms);
   return InferenceServer::Create(std::move(options));
 }
@@ -152,6 +161,13 @@ int Run(const Config& config) {
   }
   (*server)->Shutdown();
   (*http)->Stop();
+  if ((*server)->has_stuck_loads()) {
+    // Threads stuck in abandoned loads still use the store and the backends:
+    // destroying those under them would crash; the process ends here instead.
+    spdlog::warn("stopped with loads stuck in a backend; exiting without tearing the server down");
+    spdlog::default_logger()->flush();
+    std::_Exit(0);
+  }
   spdlog::info("stopped");
   return 0;
 }

@@ -49,6 +49,8 @@ absl::StatusOr<std::unique_ptr<ModelStore>> MakeS3Store(const Config& config, St
   client.max_attempts = config.s3_max_attempts;
   client.connect_timeout = std::chrono::milliseconds(config.s3_connect_timeout_ms);
   client.request_timeout = std::chrono::milliseconds(config.s3_request_timeout_ms);
+  client.low_speed_limit = config.s3_low_speed_limit;
+  client.low_speed_time = std::chrono::seconds(config.s3_low_speed_time_s);
   client.initial_backoff = std::chrono::milliseconds(config.s3_retry_backoff_ms);
   client.metrics = metrics;
   S3Store::Options options;

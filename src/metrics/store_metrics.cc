@@ -22,8 +22,8 @@ const prometheus::Histogram::BucketBoundaries& DownloadBuckets() {
 StoreMetrics::StoreMetrics(prometheus::Registry& registry)
     : errors_(BuildCounter()
                   .Name("modelmux_store_errors_total")
-                  .Help("Failed model store requests by kind (network, throttled, server, forbidden, "
-                        "not_found, client, corrupt)")
+                  .Help("Failed model store requests by kind (network, slow, throttled, server, forbidden, "
+                        "not_found, client, corrupt, deadline, cancelled)")
                   .Register(registry)),
       download_seconds_(BuildHistogram()
                             .Name("modelmux_model_download_seconds")

@@ -9,7 +9,9 @@
 //   modelmux_disk_cache_evictions_total  counter    entries evicted for room
 //   modelmux_disk_cache_used_bytes       gauge      bytes of cached artifacts
 //   modelmux_store_errors_total{kind}    counter    failed store requests by
-//       kind: network, throttled, server, forbidden, not_found, client, corrupt
+//       kind: network, slow (under the low-speed limit), throttled, server,
+//       forbidden, not_found, client, corrupt, deadline (the caller's deadline
+//       passed), cancelled (the caller abandoned it)
 //
 // Thread-safe.
 #pragma once

@@ -1,6 +1,7 @@
 // ModelRegistry: construction, the request-facing entry points (Acquire,
 // Load, SetPinned) and status queries. The load job lives in
-// model_registry_load.cc, unloading and handle release in
+// model_registry_load.cc, the load timeout in model_registry_timeout.cc,
+// reloads in model_registry_reload.cc, unloading and handle release in
 // model_registry_unload.cc.
 #include "registry/model_registry.h"
 
@@ -30,17 +31,39 @@ std::string_view ModelStateName(ModelState state) {
   return "UNKNOWN";
 }
 
-ModelRegistry::ModelRegistry(Options options) : options_(std::move(options)) {
+ModelRegistry::ModelRegistry(Options options)
+    : options_(std::move(options)), lifeline_(std::make_shared<Lifeline>()) {
   if (!options_.clock) options_.clock = [] { return std::chrono::steady_clock::now(); };
+  if (options_.load_timeout.count() > 0) {
+    timer_ = options_.deadline_timer;
+    if (timer_ == nullptr) {
+      own_timer_ = std::make_unique<DeadlineTimer>();
+      timer_ = own_timer_.get();
+    }
+  }
+  lifeline_->registry = this;
   std::lock_guard<std::mutex> lock(mu_);
   policy_ = options_.policy ? std::move(options_.policy) : NewLruPolicy();
   PublishGaugesLocked();
 }
 
 ModelRegistry::~ModelRegistry() {
+  {
+    // Waits for a timeout callback in progress; later ones find no registry.
+    std::lock_guard<std::mutex> lock(lifeline_->mu);
+    lifeline_->registry = nullptr;
+  }
+  own_timer_.reset();  // drops its timers unfired
+  timer_ = options_.deadline_timer;
   absl::flat_hash_map<std::string, std::unique_ptr<Slot>> slots;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    // A shared timer outlives the registry: take back its armed timeouts.
+    for (auto& [name, slot] : slots_) {
+      for (LoadAttempt* attempt : {slot->load.get(), slot->reload.get()}) {
+        if (attempt != nullptr && timer_ != nullptr) timer_->Cancel(attempt->timer);
+      }
+    }
     slots.swap(slots_);
     used_bytes_ = 0;
     ready_count_ = 0;
@@ -199,6 +222,7 @@ ModelStatus ModelRegistry::StatusOfLocked(const Slot& slot) const {
   status.name = slot.name;
   status.state = slot.state;
   if (slot.state == ModelState::kFailed) status.reason = std::string(slot.failure.message());
+  status.version = slot.version;
   status.bytes = slot.bytes;
   status.last_used = slot.last_used;
   status.pinned = slot.pinned;

@@ -3,26 +3,42 @@
 //
 //   UNLOADED -> LOADING -> READY -> UNLOADING -> UNLOADED, and FAILED.
 //
+// - One plan per load: each load or reload asks the Planner once for a
+//   LoadPlan (the store's one lookup), reserves its estimate, then runs its
+//   Load. The version a READY model was loaded at is kept with it
+//   (ModelStatus::version).
 // - Single flight: concurrent requests for a cold model share one load; each
 //   waiter's wait is measured (modelmux_model_load_wait_seconds).
 // - A byte budget: a load first reserves the model's estimated size (from the
 //   store), evicting idle unpinned READY models (in EvictionPolicy order) to
 //   make room, then is charged its measured size (Model::MemoryBytes()).
 //   ResourceExhausted ("insufficient memory") when room cannot be made. A
-//   model that measures larger than estimated evicts more; if it still does
-//   not fit it stays loaded over budget (logged) rather than failing.
+//   model that measures larger than its reservation evicts more; if room
+//   still cannot be made, the load fails with ResourceExhausted (FAILED, with
+//   back-off; the next attempt reserves the measured size) and the budget
+//   holds. A reload does the same, keeping the old copy when it fails.
+// - Load timeout: a load or reload running longer than `load_timeout` is
+//   abandoned: its cancellation is set (a download in progress stops), its
+//   reserved bytes are released, its waiters get DeadlineExceeded naming the
+//   model and the timeout, and the model is FAILED with back-off (a reload
+//   keeps the old copy). The job, when it comes back, discards its result;
+//   the LoadPool replaces its thread meanwhile (LoadPool::Abandon).
 // - Handles: a ModelHandle keeps its model alive; a model with handles out is
 //   never evicted, and an explicit Unload finishes when the last one is released.
 // - FAILED keeps the load error; requests during the retry back-off get that
 //   error at once (with the time to the next retry); after it, the next
 //   request retries the load. The back-off doubles per consecutive failure.
+// - A throw from the planner, a plan, Model::MemoryBytes or a callback
+//   becomes a Status (or is logged, for a callback): every waiter is
+//   answered, and counts and reserved bytes are released.
 // - Loading, unloading and inference never run under the registry lock: loads
 //   and the destruction of unloaded models run on the LoadPool.
 //
-// Thread-safe. Callbacks may run inline (cache hit, immediate error) or on a
-// load-pool thread, never under the registry lock: they may call back into
-// the registry but must not block for long. The loader and estimator must be
-// thread-safe (loads of different models run concurrently).
+// Thread-safe. Callbacks may run inline (cache hit, immediate error), on a
+// load-pool thread or on the deadline timer's thread, never under the
+// registry lock: they may call back into the registry but must not block for
+// long. The planner must be thread-safe (loads of different models run
+// concurrently).
 #pragma once
 
 #include <chrono>
@@ -41,9 +57,11 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "backend/model.h"
+#include "eviction/eviction_policy.h"
 #include "metrics/metrics.h"
-#include "registry/eviction_policy.h"
+#include "registry/load_plan.h"
 #include "registry/registry_observer.h"
+#include "runtime/deadline_timer.h"
 #include "runtime/load_pool.h"
 
 namespace modelmux {
@@ -57,6 +75,7 @@ struct ModelStatus {
   std::string name;
   ModelState state = ModelState::kUnloaded;
   std::string reason;                                 // FAILED: the load error
+  std::string version;                                // READY: the store version loaded (may be empty)
   int64_t bytes = 0;                                  // charged bytes (estimate while LOADING)
   std::chrono::system_clock::time_point last_used{};  // wall clock of the last acquire
   bool pinned = false;
@@ -67,36 +86,34 @@ class ModelHandle;  // defined after ModelRegistry, whose Slot it points to
 
 class ModelRegistry {
  public:
-  // Loads one model (fetch, parse, deserialize, warm up). Runs on the load
-  // pool, possibly on several threads at once for different models. NotFound
-  // forgets the model (as from the estimator); any other error makes it FAILED.
-  using Loader = std::function<absl::StatusOr<std::unique_ptr<Model>>(std::string_view name)>;
-  // Estimated bytes of a model before loading it; NotFound when the store has
-  // no such model. Runs on the load pool.
-  using Estimator = std::function<absl::StatusOr<int64_t>(std::string_view name)>;
   using Clock = std::function<std::chrono::steady_clock::time_point()>;
 
   struct Options {
     int64_t memory_budget_bytes = 0;         // > 0
-    Loader loader;                           // required
-    Estimator estimator;                     // required
+    Planner planner;                         // required (registry/load_plan.h)
     LoadPool* load_pool = nullptr;           // required; outlives the registry's work
     Metrics* metrics = nullptr;              // optional
     RegistryObserver* observer = nullptr;    // optional; outlives the registry
     std::unique_ptr<EvictionPolicy> policy;  // default: LRU
     std::chrono::milliseconds initial_failure_backoff{1000};
     std::chrono::milliseconds max_failure_backoff{60000};
-    Clock clock;  // default: steady_clock::now
+    // A load or reload running longer than this is abandoned; 0: never. The
+    // time a load waits in the load pool's queue does not count.
+    std::chrono::milliseconds load_timeout{0};
+    // Fires the load timeouts; must outlive the registry. Null: with a
+    // load_timeout, the registry starts a timer thread of its own.
+    DeadlineTimer* deadline_timer = nullptr;
+    Clock clock;  // default: steady_clock::now (back-off and metrics; not the load timeout)
   };
 
   using AcquireCallback = absl::AnyInvocable<void(absl::StatusOr<ModelHandle>) &&>;
   using DoneCallback = absl::AnyInvocable<void(absl::Status) &&>;
 
-  // REQUIRES: loader, estimator and load_pool are set.
+  // REQUIRES: planner and load_pool are set.
   explicit ModelRegistry(Options options);
-  // Destroys the models still resident.
-  // REQUIRES: no handle is out, and the load pool has been shut down (so no
-  // load or unload job is queued or running).
+  // Destroys the models still resident; load timeouts not yet fired never fire.
+  // REQUIRES: no handle is out, and the load pool has been shut down with no
+  // stuck thread (so no load or unload job is queued or running).
   ~ModelRegistry();
   ModelRegistry(const ModelRegistry&) = delete;
   ModelRegistry& operator=(const ModelRegistry&) = delete;
@@ -104,8 +121,9 @@ class ModelRegistry {
   // A handle to `name`, loading it first if needed (lazy loading). READY: the
   // callback runs inline (cache hit). Errors: InvalidArgument (bad name),
   // NotFound (not in the store), ResourceExhausted (insufficient memory),
-  // Unavailable (load pool full, or the model is being unloaded), or the load
-  // error of a FAILED model during its back-off.
+  // Unavailable (load pool full, or the model is being unloaded),
+  // DeadlineExceeded (the load timed out), or the load error of a FAILED
+  // model during its back-off.
   void Acquire(std::string_view name, AcquireCallback done);
 
   struct LoadOptions {
@@ -128,12 +146,14 @@ class ModelRegistry {
   // NotFound when the model is not READY.
   absl::Status SetPinned(std::string_view name, bool pinned);
 
-  // Replaces a READY model with a fresh load of it (the loader runs again;
-  // model_registry_reload.cc). The old copy keeps answering until the new one
-  // is in place, and requests that hold it finish on it; its memory stays
-  // charged until its last handle is released. If the new load fails the old
-  // copy stays and `done` gets the error. NotFound when the model is not
-  // READY; a reload already running for the model is joined.
+  // Replaces a READY model with a fresh load of it (a new plan from the
+  // planner; model_registry_reload.cc). The old copy keeps answering until the
+  // new one is in place, and requests that hold it finish on it; its memory
+  // stays charged until its last handle is released. If the new load fails
+  // (also: it timed out, or its copy does not fit the budget:
+  // ResourceExhausted) the old copy stays and `done` gets the error. NotFound
+  // when the model is not READY; a reload already running for the model is
+  // joined.
   void Reload(std::string_view name, DoneCallback done);
 
   std::optional<ModelStatus> GetStatus(std::string_view name) const;
@@ -151,8 +171,10 @@ class ModelRegistry {
 
  private:
   friend class ModelHandle;
-  struct Slot;        // registry/model_slot.h
-  class AfterUnlock;  // registry/model_slot.h
+  struct Slot;         // registry/model_slot.h
+  struct LoadAttempt;  // registry/model_slot.h
+  struct Lifeline;     // registry/model_slot.h
+  class AfterUnlock;   // registry/model_slot.h
 
   std::chrono::steady_clock::time_point Now() const { return options_.clock(); }
   Slot* FindLocked(std::string_view name) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -160,35 +182,62 @@ class ModelRegistry {
   void EraseSlotLocked(Slot* slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   ModelHandle NewHandleLocked(Slot* slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReleaseHandle(Slot* slot, const Model* model);
+  // Drops one handle; true when that finishes an unload (then ScheduleUnload).
+  bool ReleaseHandleLocked(Slot* slot, const Model* model, AfterUnlock& after)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status BackoffErrorLocked(const Slot& slot) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   ModelStatus StatusOfLocked(const Slot& slot) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PublishGaugesLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  // Attempts and the load timeout (model_registry_timeout.cc).
+  // Arms the attempt's timeout and returns its context; nullopt when the
+  // attempt was abandoned before it started.
+  std::optional<CallContext> BeginAttempt(const std::shared_ptr<LoadAttempt>& attempt);
+  // The attempt is over: no timeout will abandon it now.
+  void FinishAttemptLocked(LoadAttempt& attempt) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The timer's callback: abandons the attempt if it is still running.
+  void OnLoadTimeout(const std::shared_ptr<LoadAttempt>& attempt);
+  absl::Status LoadTimeoutError(std::string_view name) const;
+
   // Load path (model_registry_load.cc).
   void StartLoadLocked(Slot* slot, AfterUnlock& after) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void RunLoad(Slot* slot);
-  bool Reserve(Slot* slot, int64_t estimate, AfterUnlock& after);
-  void CompleteLoad(Slot* slot, std::unique_ptr<Model> model, double seconds, AfterUnlock& after);
-  void FailLoad(Slot* slot, const absl::Status& error, AfterUnlock& after);
-  void AbandonLoadLocked(Slot* slot, const absl::Status& error, AfterUnlock& after)
+  void RunLoad(const std::shared_ptr<LoadAttempt>& attempt);
+  bool Reserve(LoadAttempt& attempt, int64_t estimate, AfterUnlock& after);
+  void CompleteLoad(LoadAttempt& attempt, std::unique_ptr<Model> model, int64_t measured, std::string version,
+                    double seconds, AfterUnlock& after);
+  void FailLoad(LoadAttempt& attempt, const absl::Status& error, AfterUnlock& after);
+  void FailLoadLocked(Slot* slot, const absl::Status& error, AfterUnlock& after)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Ends a load that leaves nothing behind (unknown model, no room, unload
+  // requested): answers the waiters and erases the slot.
+  void ForgetLoadLocked(Slot* slot, const absl::Status& error, AfterUnlock& after)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status EvictLocked(int64_t needed, std::string_view for_model, AfterUnlock& after)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool IsEvictableLocked(std::string_view name) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Reload path (model_registry_reload.cc).
-  void RunReload(Slot* slot, const Model* old_model);
-  absl::Status InstallReloadLocked(Slot* slot, std::unique_ptr<Model>& model, int64_t reserved, double seconds)
+  void RunReload(const std::shared_ptr<LoadAttempt>& attempt, const Model* old_model);
+  absl::Status InstallReloadLocked(Slot* slot, std::unique_ptr<Model>& model, int64_t reserved,
+                                   int64_t measured, std::string version, double seconds, AfterUnlock& after)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A timed-out reload: the old copy stays; the job's handle on it is released.
+  void AbandonReloadLocked(LoadAttempt& attempt, const absl::Status& error, AfterUnlock& after)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Drops one handle of a replaced copy; destroys the copy with its last.
-  void ReleaseRetiredLocked(Slot* slot, const Model* model, AfterUnlock& after) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReleaseRetiredLocked(Slot* slot, const Model* model, AfterUnlock& after)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Unload path (model_registry_unload.cc).
   bool BeginUnloadLocked(Slot* slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ScheduleUnload(Slot* slot);
   void RunUnload(Slot* slot);
 
-  Options options_;  // immutable after construction; its policy moves to policy_
+  Options options_;                           // immutable after construction; its policy moves to policy_
+  std::unique_ptr<DeadlineTimer> own_timer_;  // when Options gave none
+  DeadlineTimer* timer_ = nullptr;            // null: no load timeout
+  // Lets the timer's callbacks find the registry, or see that it is gone.
+  std::shared_ptr<Lifeline> lifeline_;
   // std::mutex rather than absl::Mutex: the system Abseil is not built with
   // ThreadSanitizer annotations, so TSan cannot see absl::Mutex's ordering.
   mutable std::mutex mu_;

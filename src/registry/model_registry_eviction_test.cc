@@ -121,14 +121,32 @@ TEST_F(ModelRegistryEvictionTest, ModelLargerThanEstimatedEvictsMore) {
   EXPECT_EQ(registry_->used_bytes(), 250);
 }
 
-TEST_F(ModelRegistryEvictionTest, ModelLargerThanEstimatedStaysOverBudgetWhenNothingCanGo) {
+TEST_F(ModelRegistryEvictionTest, ModelLargerThanEstimatedFailsWhenNothingCanGoAndTheBudgetHolds) {
   store_.Add("fat", 100, /*measured=*/150);
   ASSERT_TRUE(LoadSync("a", {.pin = true}).ok());
   ASSERT_TRUE(LoadSync("b", {.pin = true}).ok());
-  absl::StatusOr<ModelHandle> fat = AcquireSync(*registry_, "fat");
-  ASSERT_TRUE(fat.ok()) << fat.status();
-  EXPECT_EQ(registry_->used_bytes(), 350);
-  EXPECT_THAT(ResidentNames(), ElementsAre("a", "b", "fat"));
+  absl::Status fat = AcquireSync(*registry_, "fat").status();
+  EXPECT_EQ(fat.code(), absl::StatusCode::kResourceExhausted) << fat;
+  EXPECT_THAT(fat.message(), HasSubstr("insufficient memory: model 'fat' measured 150 B (100 B reserved"));
+  EXPECT_EQ(registry_->used_bytes(), 200);
+  EXPECT_THAT(ResidentNames(), ElementsAre("a", "b"));
+  EXPECT_EQ(StateOf("fat"), ModelState::kFailed);
+  EXPECT_EQ(store_.destroyed(), 1);  // the copy that did not fit
+
+  // After the back-off the retry reserves what the model measured: refused
+  // at once, without loading it again for nothing.
+  clock_.Advance(kBackoff * 2);
+  EXPECT_EQ(AcquireSync(*registry_, "fat").status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(store_.loads("fat"), 1);
+  EXPECT_EQ(registry_->used_bytes(), 200);
+
+  // Room made: it loads, evicting for its measured size.
+  ASSERT_TRUE(registry_->SetPinned("b", false).ok());
+  clock_.Advance(kBackoff * 8);
+  absl::StatusOr<ModelHandle> loaded = AcquireSync(*registry_, "fat");
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_THAT(ResidentNames(), ElementsAre("a", "fat"));
+  EXPECT_EQ(registry_->used_bytes(), 250);
 }
 
 }  // namespace

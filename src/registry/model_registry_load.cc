@@ -1,8 +1,9 @@
-// ModelRegistry's load job: estimate, reserve (evicting to make room), load
-// outside the lock, then publish the model to every waiter or record the
-// failure with its back-off.
+// ModelRegistry's load job: plan (the store's one lookup), reserve the
+// estimate (evicting to make room), load outside the lock, then publish the
+// model to every waiter or record the failure with its back-off. Each step
+// that takes the lock first checks that the attempt was not abandoned by its
+// load timeout (model_registry_timeout.cc).
 #include <algorithm>
-#include <exception>
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,19 +24,6 @@ double SecondsBetween(std::chrono::steady_clock::time_point start,
   return std::chrono::duration<double>(end - start).count();
 }
 
-// The loader and estimator should return a Status, but an exception escaping
-// one must not leave the model's waiters hanging forever.
-template <typename Fn>
-auto CallGuarded(const Fn& fn, std::string_view name, std::string_view what) -> decltype(fn(name)) {
-  try {
-    return fn(name);
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrFormat("%s of model '%s' threw: %s", what, name, e.what()));
-  } catch (...) {
-    return absl::InternalError(absl::StrFormat("%s of model '%s' threw", what, name));
-  }
-}
-
 std::chrono::milliseconds Backoff(std::chrono::milliseconds initial, std::chrono::milliseconds max,
                                   int consecutive_failures) {
   std::chrono::milliseconds backoff = initial;
@@ -48,51 +36,67 @@ std::chrono::milliseconds Backoff(std::chrono::milliseconds initial, std::chrono
 void ModelRegistry::StartLoadLocked(Slot* slot, AfterUnlock& after) {
   slot->state = ModelState::kLoading;
   slot->bytes = 0;
+  auto attempt = std::make_shared<LoadAttempt>(slot->name, /*is_reload=*/false, slot);
   // Submitting under the lock leaves no window in which the slot is LOADING
   // without a job; Submit only queues.
-  absl::Status submitted = options_.load_pool->Submit([this, slot] { RunLoad(slot); });
+  absl::Status submitted = options_.load_pool->Submit([this, attempt] { RunLoad(attempt); }, &attempt->job);
   if (!submitted.ok()) {
-    AbandonLoadLocked(slot,
-                      absl::Status(submitted.code(), absl::StrFormat("cannot load model '%s': %s", slot->name,
-                                                                     submitted.message())),
-                      after);
-  }
-}
-
-void ModelRegistry::RunLoad(Slot* slot) {
-  const std::string& name = slot->name;  // immutable; the slot lives until this job ends it
-  AfterUnlock after;
-  absl::StatusOr<int64_t> estimate = CallGuarded(options_.estimator, name, "estimating the size");
-  if (!estimate.ok()) {
-    FailLoad(slot, estimate.status(), after);
+    ForgetLoadLocked(slot,
+                     absl::Status(submitted.code(), absl::StrFormat("cannot load model '%s': %s", slot->name,
+                                                                    submitted.message())),
+                     after);
     return;
   }
-  if (!Reserve(slot, std::max<int64_t>(0, *estimate), after)) return;
+  slot->load = std::move(attempt);
+}
+
+void ModelRegistry::RunLoad(const std::shared_ptr<LoadAttempt>& attempt) {
+  const std::string& name = attempt->name;  // the attempt's own: the slot may go while we run
+  AfterUnlock after;
+  std::optional<CallContext> call = BeginAttempt(attempt);
+  if (!call.has_value()) return;
+  absl::StatusOr<std::unique_ptr<LoadPlan>> plan = registry_internal::MakePlan(options_.planner, name, *call);
+  absl::StatusOr<int64_t> estimate =
+      plan.ok() ? registry_internal::EstimateOf(**plan, name) : absl::StatusOr<int64_t>(plan.status());
+  if (!estimate.ok()) {
+    FailLoad(*attempt, estimate.status(), after);
+    return;
+  }
+  if (!Reserve(*attempt, *estimate, after)) return;
   after.Run();  // destroy the evicted models before the new one takes their memory
 
   const auto start = Now();
-  absl::StatusOr<std::unique_ptr<Model>> model = CallGuarded(options_.loader, name, "loading");
+  absl::StatusOr<registry_internal::LoadedCopy> copy = registry_internal::RunPlan(**plan, name, *call);
   const double seconds = SecondsBetween(start, Now());
-  if (model.ok() && *model == nullptr) {
-    model = absl::InternalError(absl::StrFormat("the loader returned no model for '%s'", name));
-  }
-  if (model.ok()) {
-    CompleteLoad(slot, std::move(*model), seconds, after);
+  if (copy.ok()) {
+    CompleteLoad(*attempt, std::move(copy->model), copy->measured, std::move(copy->version), seconds, after);
   } else {
-    FailLoad(slot, model.status(), after);
+    FailLoad(*attempt, copy.status(), after);
   }
 }
 
-bool ModelRegistry::Reserve(Slot* slot, int64_t estimate, AfterUnlock& after) {
+bool ModelRegistry::Reserve(LoadAttempt& attempt, int64_t estimate, AfterUnlock& after) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (attempt.abandoned) return false;
+  Slot* slot = attempt.slot;
+  // A copy that measured larger before and did not fit: reserve what it measured.
+  estimate = std::max(estimate, slot->measured_hint);
   absl::Status room = EvictLocked(estimate, slot->name, after);
   if (!room.ok()) {
-    if (options_.observer != nullptr) {
-      after.Add([observer = options_.observer, name = slot->name, reason = std::string(room.message())] {
-        observer->OnLoadFailed(name, reason);
-      });
+    FinishAttemptLocked(attempt);
+    slot->load = nullptr;
+    // A model known to be this large stays FAILED, back-off and hint kept;
+    // otherwise insufficient memory leaves no trace (but the dashboard's event).
+    if (slot->measured_hint > 0) {
+      FailLoadLocked(slot, room, after);
+    } else {
+      if (options_.observer != nullptr) {
+        after.Add([observer = options_.observer, name = slot->name, reason = std::string(room.message())] {
+          observer->OnLoadFailed(name, reason);
+        });
+      }
+      ForgetLoadLocked(slot, room, after);
     }
-    AbandonLoadLocked(slot, room, after);
     return false;
   }
   slot->bytes = estimate;
@@ -101,25 +105,44 @@ bool ModelRegistry::Reserve(Slot* slot, int64_t estimate, AfterUnlock& after) {
   return true;
 }
 
-void ModelRegistry::CompleteLoad(Slot* slot, std::unique_ptr<Model> model, double seconds,
-                                 AfterUnlock& after) {
-  const std::string name = slot->name;
-  const int64_t measured = std::max<int64_t>(0, model->MemoryBytes());
-  int64_t over_budget = 0;
+void ModelRegistry::CompleteLoad(LoadAttempt& attempt, std::unique_ptr<Model> model, int64_t measured,
+                                 std::string version, double seconds, AfterUnlock& after) {
+  const std::string& name = attempt.name;
   bool unload_now = false;
+  Slot* slot = nullptr;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    used_bytes_ += measured - slot->bytes;
+    if (attempt.abandoned) {
+      after.Add([doomed = std::move(model)]() mutable { doomed.reset(); });
+      return;
+    }
+    FinishAttemptLocked(attempt);
+    slot = attempt.slot;
+    slot->load = nullptr;
+    const int64_t reserved = slot->bytes;
+    used_bytes_ += measured - reserved;
     slot->bytes = measured;
-    // Larger than estimated: make more room, or keep it over budget rather
-    // than throw away a finished load.
+    // Larger than reserved: make more room, or fail rather than go over budget.
     if (used_bytes_ > budget_bytes() && !EvictLocked(0, name, after).ok()) {
-      over_budget = used_bytes_ - budget_bytes();
+      slot->measured_hint = measured;
+      // Freed before the waiters hear of it, so a retry finds the memory back.
+      after.Add([doomed = std::move(model)]() mutable { doomed.reset(); });
+      FailLoadLocked(
+          slot,
+          absl::ResourceExhaustedError(absl::StrFormat(
+              "insufficient memory: model '%s' measured %s (%s reserved for it), and room cannot be made "
+              "(budget %s, %s in use by others)",
+              name, FormatBytes(measured), FormatBytes(reserved), FormatBytes(budget_bytes()),
+              FormatBytes(used_bytes_ - measured))),
+          after);
+      return;
     }
     slot->model = std::move(model);
+    slot->version = std::move(version);
     slot->state = ModelState::kReady;
     slot->failure = absl::OkStatus();
     slot->consecutive_failures = 0;
+    slot->measured_hint = 0;
     slot->pinned = slot->pinned || slot->pin_when_ready;
     slot->pin_when_ready = false;
     ++ready_count_;
@@ -140,21 +163,24 @@ void ModelRegistry::CompleteLoad(Slot* slot, std::unique_ptr<Model> model, doubl
     PublishGaugesLocked();
   }
   spdlog::info("loaded model {} ({}) in {:.1f} ms", name, FormatBytes(measured), seconds * 1e3);
-  if (over_budget > 0) {
-    spdlog::warn("model {} measured {} and could not be made room for: {} over the memory budget", name,
-                 FormatBytes(measured), FormatBytes(over_budget));
-  }
   if (options_.metrics != nullptr) options_.metrics->ObserveLoad(name, seconds);
   if (options_.observer != nullptr) options_.observer->OnLoaded(name, measured, seconds, /*reload=*/false);
   if (unload_now) ScheduleUnload(slot);
 }
 
-void ModelRegistry::FailLoad(Slot* slot, const absl::Status& error, AfterUnlock& after) {
+void ModelRegistry::FailLoad(LoadAttempt& attempt, const absl::Status& error, AfterUnlock& after) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (attempt.abandoned) return;
+  FinishAttemptLocked(attempt);
+  attempt.slot->load = nullptr;
+  FailLoadLocked(attempt.slot, error, after);
+}
+
+void ModelRegistry::FailLoadLocked(Slot* slot, const absl::Status& error, AfterUnlock& after) {
   // An unknown model is not a failed one; and an operator who asked for an
   // unload meanwhile wants the model gone, failure record included.
   if (absl::IsNotFound(error) || slot->unload_when_ready) {
-    AbandonLoadLocked(slot, error, after);
+    ForgetLoadLocked(slot, error, after);
     return;
   }
   used_bytes_ -= slot->bytes;
@@ -180,7 +206,7 @@ void ModelRegistry::FailLoad(Slot* slot, const absl::Status& error, AfterUnlock&
   if (options_.metrics != nullptr) options_.metrics->CountLoadFailure(slot->name);
 }
 
-void ModelRegistry::AbandonLoadLocked(Slot* slot, const absl::Status& error, AfterUnlock& after) {
+void ModelRegistry::ForgetLoadLocked(Slot* slot, const absl::Status& error, AfterUnlock& after) {
   used_bytes_ -= slot->bytes;
   for (Slot::LoadWaiter& waiter : slot->load_waiters) {
     after.Report(std::move(waiter.done), error);

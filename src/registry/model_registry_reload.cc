@@ -11,6 +11,7 @@
 #include <chrono>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_format.h"
 #include "common/byte_size.h"
@@ -34,59 +35,77 @@ void ModelRegistry::Reload(std::string_view name, DoneCallback done) {
     return;
   }
   slot->reload_waiters.push_back(std::move(done));
-  if (slot->reloading) return;
-  slot->reloading = true;
+  if (slot->reload != nullptr) return;
+  auto attempt = std::make_shared<LoadAttempt>(slot->name, /*is_reload=*/true, slot);
   ++slot->in_flight;  // the job's own handle on the old copy
   const Model* old_model = slot->model.get();
-  absl::Status submitted = options_.load_pool->Submit([this, slot, old_model] { RunReload(slot, old_model); });
+  attempt->old_model = old_model;
+  absl::Status submitted = options_.load_pool->Submit(
+      [this, attempt, old_model] { RunReload(attempt, old_model); }, &attempt->job);
   if (!submitted.ok()) {
     --slot->in_flight;  // READY, so this cannot be the release an unload waits for
-    slot->reloading = false;
     for (DoneCallback& waiter : slot->reload_waiters) {
-      after.Report(std::move(waiter), absl::Status(submitted.code(), absl::StrFormat("cannot reload model '%s': %s",
-                                                                                     name, submitted.message())));
+      after.Report(std::move(waiter),
+                   absl::Status(submitted.code(),
+                                absl::StrFormat("cannot reload model '%s': %s", name, submitted.message())));
     }
     slot->reload_waiters.clear();
+    return;
   }
+  slot->reload = std::move(attempt);
 }
 
-void ModelRegistry::RunReload(Slot* slot, const Model* old_model) {
-  const std::string& name = slot->name;
+void ModelRegistry::RunReload(const std::shared_ptr<LoadAttempt>& attempt, const Model* old_model) {
+  const std::string& name = attempt->name;
   AfterUnlock after;
-  absl::StatusOr<int64_t> estimate = options_.estimator(name);
+  std::optional<CallContext> call = BeginAttempt(attempt);
+  if (!call.has_value()) return;
+  absl::StatusOr<std::unique_ptr<LoadPlan>> plan = registry_internal::MakePlan(options_.planner, name, *call);
+  absl::StatusOr<int64_t> estimate =
+      plan.ok() ? registry_internal::EstimateOf(**plan, name) : absl::StatusOr<int64_t>(plan.status());
   absl::Status status = estimate.status();
-  int64_t reserved = 0;
   if (status.ok()) {
     std::lock_guard<std::mutex> lock(mu_);
-    status = EvictLocked(std::max<int64_t>(0, *estimate), name, after);
+    if (attempt->abandoned) return;
+    status = EvictLocked(*estimate, name, after);
     if (status.ok()) {
-      reserved = std::max<int64_t>(0, *estimate);
-      used_bytes_ += reserved;
+      attempt->reserved = *estimate;
+      used_bytes_ += *estimate;
       PublishGaugesLocked();
     }
   }
   after.Run();
-  std::unique_ptr<Model> model;
+  absl::StatusOr<registry_internal::LoadedCopy> copy = absl::InternalError("no copy loaded");
   double seconds = 0;
   if (status.ok()) {
     const auto start = Now();
-    absl::StatusOr<std::unique_ptr<Model>> loaded = options_.loader(name);
+    copy = registry_internal::RunPlan(**plan, name, *call);
     seconds = std::chrono::duration<double>(Now() - start).count();
-    status = loaded.status();
-    if (loaded.ok()) model = *std::move(loaded);
-    if (status.ok() && model == nullptr) status = absl::InternalError("the loader returned no model");
+  } else {
+    copy = status;
   }
+  std::unique_ptr<Model> model = copy.ok() ? std::move(copy->model) : nullptr;
   std::vector<DoneCallback> waiters;
+  Slot* slot = nullptr;
   int64_t bytes = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (attempt->abandoned) {
+      // The timeout answered the waiters and released the bytes and the handle.
+      after.Add([doomed = std::move(model)]() mutable { doomed.reset(); });
+      return;
+    }
+    FinishAttemptLocked(*attempt);
+    slot = attempt->slot;
+    status = copy.status();
     if (status.ok()) {
-      status = InstallReloadLocked(slot, model, reserved, seconds);
+      status = InstallReloadLocked(slot, model, attempt->reserved, copy->measured, std::move(copy->version),
+                                   seconds, after);
       bytes = slot->bytes;
     } else {
-      used_bytes_ -= reserved;
+      used_bytes_ -= attempt->reserved;
     }
-    slot->reloading = false;
+    slot->reload = nullptr;
     waiters.swap(slot->reload_waiters);
     PublishGaugesLocked();
   }
@@ -100,32 +119,59 @@ void ModelRegistry::RunReload(Slot* slot, const Model* old_model) {
           name, absl::StrFormat("reload failed, the loaded copy keeps serving: %s", status.message()));
     }
   }
-  model.reset();  // a copy not installed (the model was unloaded meanwhile)
+  model.reset();  // a copy not installed (unloaded meanwhile, or no room)
   // Before the callbacks, so a caller that sees the reload done also sees the
   // old copy released if nothing else held it. May finish an unload.
   ReleaseHandle(slot, old_model);
-  for (DoneCallback& done : waiters) std::move(done)(Unshared(status));
+  for (DoneCallback& done : waiters) after.Report(std::move(done), status);
 }
 
 absl::Status ModelRegistry::InstallReloadLocked(Slot* slot, std::unique_ptr<Model>& model, int64_t reserved,
-                                                double seconds) {
-  const int64_t measured = std::max<int64_t>(0, model->MemoryBytes());
+                                                int64_t measured, std::string version, double seconds,
+                                                AfterUnlock& after) {
   if (slot->state != ModelState::kReady) {
     used_bytes_ -= reserved;
     return absl::UnavailableError(absl::StrFormat("model '%s' was unloaded during its reload", slot->name));
   }
   used_bytes_ += measured - reserved;
+  // Larger than reserved: evict to stay within the budget, or keep the old copy.
+  if (used_bytes_ > budget_bytes() && !EvictLocked(0, slot->name, after).ok()) {
+    used_bytes_ -= measured;
+    return absl::ResourceExhaustedError(
+        absl::StrFormat("insufficient memory to reload model '%s': the new copy measured %s (%s reserved for "
+                        "it), and room cannot "
+                        "be made (budget %s, %s in use); the loaded copy keeps serving",
+                        slot->name, FormatBytes(measured), FormatBytes(reserved), FormatBytes(budget_bytes()),
+                        FormatBytes(used_bytes_)));
+  }
   // Every handle out holds the old copy (the job's own among them) except
   // those still holding copies replaced earlier.
   int old_handles = slot->in_flight;
   for (const Slot::Retired& earlier : slot->retired) old_handles -= earlier.handles;
   slot->retired.push_back({std::move(slot->model), old_handles, slot->bytes});
   slot->model = std::move(model);
+  slot->version = std::move(version);
   slot->bytes = measured;
   policy_->OnRemove(slot->name);
   policy_->OnInsert(slot->name, ResidentModel{measured, seconds}, Now());
   if (options_.metrics != nullptr) options_.metrics->ObserveLoad(slot->name, seconds);
   return absl::OkStatus();
+}
+
+void ModelRegistry::AbandonReloadLocked(LoadAttempt& attempt, const absl::Status& error, AfterUnlock& after) {
+  Slot* slot = attempt.slot;
+  used_bytes_ -= attempt.reserved;
+  slot->reload = nullptr;
+  for (DoneCallback& done : slot->reload_waiters) after.Report(std::move(done), error);
+  slot->reload_waiters.clear();
+  after.Add([name = attempt.name, reason = error.ToString(), observer = options_.observer,
+             message = std::string(error.message())] {
+    spdlog::warn("reload of model {} abandoned; the loaded copy keeps serving: {}", name, reason);
+    if (observer != nullptr) observer->OnLoadFailed(name, "reload abandoned, the loaded copy keeps serving: " + message);
+  });
+  // The job's handle on the old copy: the job will not release it now.
+  if (ReleaseHandleLocked(slot, attempt.old_model, after)) after.Add([this, slot] { ScheduleUnload(slot); });
+  PublishGaugesLocked();
 }
 
 void ModelRegistry::ReleaseRetiredLocked(Slot* slot, const Model* model, AfterUnlock& after) {

@@ -98,14 +98,19 @@ void ModelRegistry::ReleaseHandle(Slot* slot, const Model* model) {
   AfterUnlock after;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    --slot->in_flight;
-    if (!slot->retired.empty() && model != slot->model.get()) ReleaseRetiredLocked(slot, model, after);
-    if (slot->in_flight == 0 && slot->state == ModelState::kUnloading && !slot->unload_started) {
-      slot->unload_started = true;
-      finish_unload = true;
-    }
+    finish_unload = ReleaseHandleLocked(slot, model, after);
   }
   if (finish_unload) ScheduleUnload(slot);
+}
+
+bool ModelRegistry::ReleaseHandleLocked(Slot* slot, const Model* model, AfterUnlock& after) {
+  --slot->in_flight;
+  if (!slot->retired.empty() && model != slot->model.get()) ReleaseRetiredLocked(slot, model, after);
+  if (slot->in_flight == 0 && slot->state == ModelState::kUnloading && !slot->unload_started) {
+    slot->unload_started = true;
+    return true;
+  }
+  return false;
 }
 
 ModelHandle::ModelHandle(ModelHandle&& other) noexcept

@@ -28,11 +28,12 @@ class ModelRegistryTest : public ::testing::Test {
 
   static constexpr std::chrono::milliseconds kBackoff{1000};
 
-  void MakeRegistry(int64_t budget, LoadPool* pool = nullptr) {
+  void MakeRegistry(int64_t budget, LoadPool* pool = nullptr,
+                    std::chrono::milliseconds load_timeout = std::chrono::milliseconds(0)) {
     ModelRegistry::Options options;
     options.memory_budget_bytes = budget;
-    options.loader = store_.loader();
-    options.estimator = store_.estimator();
+    options.planner = store_.planner();
+    options.load_timeout = load_timeout;
     options.load_pool = pool != nullptr ? pool : &pool_;
     options.metrics = &metrics_;
     options.initial_failure_backoff = kBackoff;

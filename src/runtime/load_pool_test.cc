@@ -140,5 +140,121 @@ TEST(LoadPoolTest, ThrowingJobDoesNotKillTheThread) {
   EXPECT_TRUE(ran.WaitFor(1));
 }
 
+// Waits (bounded) until `condition()` holds.
+template <typename Condition>
+bool Eventually(Condition condition) {
+  const auto deadline = std::chrono::steady_clock::now() + runtime_test::kTestTimeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+// Submits a job that counts its start in `started` and waits on `gate`.
+LoadPool::JobId SubmitBlocked(LoadPool& pool, std::shared_ptr<Gate> gate, std::shared_ptr<Counter> started) {
+  LoadPool::JobId id = 0;
+  EXPECT_TRUE(pool.Submit(
+                      [gate, started] {
+                        started->Add(1);
+                        gate->Wait();
+                      },
+                      &id)
+                  .ok());
+  EXPECT_NE(id, 0u);
+  return id;
+}
+
+TEST(LoadPoolTest, AbandonedJobsThreadIsReplacedSoOtherJobsRun) {
+  auto gate = std::make_shared<Gate>();
+  auto started = std::make_shared<Counter>();
+  Counter ran;
+  LoadPool pool({.max_concurrent_loads = 1});
+  const LoadPool::JobId stuck = SubmitBlocked(pool, gate, started);
+  ASSERT_TRUE(started->WaitFor(1));
+  ASSERT_TRUE(pool.Submit([&] { ran.Add(1); }).ok());
+  EXPECT_EQ(pool.pending(), 1);  // the only thread is busy
+
+  EXPECT_TRUE(pool.Abandon(stuck));
+  EXPECT_TRUE(ran.WaitFor(1));  // on the replacement
+  EXPECT_EQ(pool.stuck_threads(), 1);
+  EXPECT_TRUE(pool.has_stuck_threads());
+  EXPECT_EQ(pool.threads(), 2);
+  EXPECT_FALSE(pool.Abandon(stuck));  // once is enough
+
+  // The stuck job returns: its thread is surplus and exits.
+  gate->Open();
+  EXPECT_TRUE(Eventually([&] { return pool.threads() == 1 && pool.stuck_threads() == 0; }));
+  ASSERT_TRUE(pool.Submit([&] { ran.Add(1); }).ok());
+  EXPECT_TRUE(ran.WaitFor(2));
+}
+
+TEST(LoadPoolTest, ReplacementThreadsAreCapped) {
+  auto gate = std::make_shared<Gate>();
+  auto started = std::make_shared<Counter>();
+  Counter ran;
+  LoadPool pool({.max_concurrent_loads = 1, .max_replacement_threads = 1});
+  const LoadPool::JobId first = SubmitBlocked(pool, gate, started);
+  ASSERT_TRUE(started->WaitFor(1));
+  EXPECT_TRUE(pool.Abandon(first));
+  const LoadPool::JobId second = SubmitBlocked(pool, gate, started);
+  ASSERT_TRUE(started->WaitFor(2));
+  EXPECT_TRUE(pool.Abandon(second));
+  EXPECT_EQ(pool.threads(), 2);  // 1 + at most 1 replacement
+  EXPECT_EQ(pool.stuck_threads(), 2);
+  ASSERT_TRUE(pool.Submit([&] { ran.Add(1); }).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(ran.value(), 0);  // short-handed until a stuck job returns
+  gate->Open();
+  EXPECT_TRUE(ran.WaitFor(1));
+  EXPECT_TRUE(Eventually([&] { return pool.threads() == 1 && pool.stuck_threads() == 0; }));
+}
+
+TEST(LoadPoolTest, AbandonOfAJobNotRunningIsFalse) {
+  auto gate = std::make_shared<Gate>();
+  auto started = std::make_shared<Counter>();
+  Counter ran;
+  LoadPool pool({.max_concurrent_loads = 1});
+  SubmitBlocked(pool, gate, started);
+  ASSERT_TRUE(started->WaitFor(1));
+  LoadPool::JobId queued = 0;
+  ASSERT_TRUE(pool.Submit([&] { ran.Add(1); }, &queued).ok());
+  EXPECT_FALSE(pool.Abandon(queued));  // not started: it runs in its turn
+  EXPECT_FALSE(pool.Abandon(0));
+  EXPECT_FALSE(pool.Abandon(queued + 100));
+  gate->Open();
+  EXPECT_TRUE(ran.WaitFor(1));
+  EXPECT_EQ(pool.threads(), 1);
+}
+
+TEST(LoadPoolTest, ShutdownRunsQueuedJobsAndDetachesStuckThreads) {
+  auto gate = std::make_shared<Gate>();
+  auto started = std::make_shared<Counter>();
+  auto finished = std::make_shared<Counter>();
+  Counter ran;
+  {
+    LoadPool pool({.max_concurrent_loads = 1, .max_replacement_threads = 0});
+    LoadPool::JobId id = 0;
+    ASSERT_TRUE(pool.Submit(
+                        [gate, started, finished] {
+                          started->Add(1);
+                          gate->Wait();
+                          finished->Add(1);
+                        },
+                        &id)
+                    .ok());
+    ASSERT_TRUE(started->WaitFor(1));
+    EXPECT_TRUE(pool.Abandon(id));
+    EXPECT_EQ(pool.threads(), 1);  // no replacement allowed
+    ASSERT_TRUE(pool.Submit([&] { ran.Add(1); }).ok());
+    pool.Shutdown();  // must not wait for the stuck job, yet runs the queued one
+    EXPECT_EQ(ran.value(), 1);
+    EXPECT_TRUE(pool.has_stuck_threads());
+  }
+  // The pool is gone; the detached thread finishes its job safely.
+  gate->Open();
+  EXPECT_TRUE(finished->WaitFor(1));
+}
+
 }  // namespace
 }  // namespace modelmux

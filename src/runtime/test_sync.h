@@ -17,11 +17,11 @@ inline constexpr std::chrono::seconds kTestTimeout{20};
 // Closed until Open(); Wait() returns once it is open (false on timeout).
 class Gate {
  public:
+  // Notifies under the lock: a waiter may see open_ and destroy a Gate on its
+  // stack as soon as the lock is free, so nothing may touch it after that.
   void Open() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      open_ = true;
-    }
+    std::lock_guard<std::mutex> lock(mu_);
+    open_ = true;
     cv_.notify_all();
   }
   bool Wait() {
@@ -39,11 +39,9 @@ class Gate {
 class Counter {
  public:
   void Add(int delta) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      value_ += delta;
-      if (value_ > max_) max_ = value_;
-    }
+    std::lock_guard<std::mutex> lock(mu_);  // notifying under it, as Gate::Open
+    value_ += delta;
+    if (value_ > max_) max_ = value_;
     cv_.notify_all();
   }
   bool WaitFor(int at_least) {

@@ -9,7 +9,9 @@
 #include "absl/strings/str_format.h"
 #include "common/model_name.h"
 #include "common/status_macros.h"
+#include "metrics/prewarm_metrics.h"
 #include "server/preloader.h"
+#include "server/prewarmer.h"
 #include "spdlog/spdlog.h"
 
 namespace modelmux {
@@ -17,13 +19,6 @@ namespace {
 
 constexpr int kIndexPageSize = 1000;
 
-absl::StatusOr<std::string> ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path.string()));
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
 
 }  // namespace
 
@@ -60,13 +55,14 @@ InferenceServer::InferenceServer(Options& options)
       .max_concurrent_loads = options.max_concurrent_loads, .max_pending = options.max_pending_loads});
   metadata_pool_ = std::make_unique<LoadPool>(
       LoadPool::Options{.max_concurrent_loads = std::max(1, options.metadata_threads), .max_pending = 256});
+  std::vector<const Backend*> backends;
+  for (const auto& backend : backends_) backends.push_back(backend.get());
+  loader_ = std::make_unique<StoreModelLoader>(store_.get(), std::move(backends));
   ModelRegistry::Options registry_options;
   registry_options.memory_budget_bytes = options.memory_budget_bytes;
-  registry_options.loader = [this](std::string_view name) { return LoadModel(name); };
-  registry_options.estimator = [this](std::string_view name) -> absl::StatusOr<int64_t> {
-    ASSIGN_OR_RETURN(ArtifactInfo info, store_->Stat(name));
-    return info.bytes;
-  };
+  registry_options.planner = loader_->planner();
+  registry_options.load_timeout = options.load_timeout;
+  registry_options.deadline_timer = timer_.get();
   registry_options.load_pool = load_pool_.get();
   registry_options.metrics = metrics_;
   registry_options.observer = activity_.get();
@@ -86,26 +82,15 @@ InferenceServer::InferenceServer(Options& options)
   }
   report_pool_ = std::make_unique<LoadPool>(LoadPool::Options{.max_concurrent_loads = 1, .max_pending = 16});
   sampler_ = std::make_unique<PeriodicTask>(activity_->sample_interval(), [this] { SampleActivity(); });
+  if (options.prewarm.has_value()) {
+    prewarm_metrics_ = std::make_unique<PrewarmMetrics>(metrics_->registry());
+    prewarmer_ = std::make_unique<Prewarmer>(Prewarmer::Options{*options.prewarm, {}}, registry_.get(),
+                                             load_pool_.get(), prewarm_metrics_.get());
+    prewarm_task_ = std::make_unique<PeriodicTask>(std::chrono::seconds(1), [this] { prewarmer_->Tick(); });
+  }
 }
 
 InferenceServer::~InferenceServer() { Shutdown(); }
-
-absl::StatusOr<std::unique_ptr<Model>> InferenceServer::LoadModel(std::string_view name) const {
-  ASSIGN_OR_RETURN(std::unique_ptr<LocalArtifact> artifact, store_->Fetch(name));
-  ASSIGN_OR_RETURN(std::string config_text, ReadFile(artifact->dir() / "config.json"));
-  absl::StatusOr<ModelConfig> config = ParseModelConfig(config_text);
-  if (!config.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("config.json of model '", std::string(name), "': ", config.status().message()));
-  }
-  for (const auto& backend : backends_) {
-    if (backend->name() != config->backend) continue;
-    absl::StatusOr<std::unique_ptr<Model>> model = backend->Load(artifact->dir(), *config);
-    if (model.ok()) RecordLoadedVersion(name, artifact->version());
-    return model;
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("model '", std::string(name), "' asks for backend '", config->backend, "', which this server does not have"));
-}
 
 void InferenceServer::Load(std::string_view name, const LoadRequest& request, DoneCallback done) {
   if (absl::Status valid = ValidateModelName(name); !valid.ok()) {
@@ -136,6 +121,10 @@ absl::Status InferenceServer::SetPinned(std::string_view name, bool pinned) {
   return registry_->SetPinned(name, pinned);
 }
 
+CallContext InferenceServer::MetadataCall() const {
+  return store_timeout_.count() > 0 ? CallContext::WithTimeout(store_timeout_) : CallContext{};
+}
+
 template <typename T>
 void InferenceServer::CallStore(std::string what,
                                 absl::AnyInvocable<absl::StatusOr<T>(const CallContext&) &&> work,
@@ -155,7 +144,7 @@ void InferenceServer::CallStore(std::string what,
     timer->Cancel(pending->timer.load(std::memory_order_acquire));
     std::move(pending->done)(std::move(result));
   };
-  const Deadline deadline = store_timeout_.count() > 0 ? Deadline::In(store_timeout_) : Deadline::Never();
+  const Deadline deadline = MetadataCall().deadline;
   const std::string timeout_message = absl::StrFormat("store %s did not answer within %d ms (%s)",
                                                       store_->Describe(), store_timeout_.count(), what);
   pending->timer.store(timer_->Schedule(deadline.when(),
@@ -190,9 +179,9 @@ void InferenceServer::Describe(std::string_view name, DescribeCallback done) {
   }
   CallStore<ModelDescription>(
       absl::StrFormat("looking up model '%s'", name),
-      [this, description = std::move(description)](const CallContext&) mutable
+      [this, description = std::move(description)](const CallContext& call) mutable
       -> absl::StatusOr<ModelDescription> {
-        ASSIGN_OR_RETURN(ArtifactInfo info, store_->Stat(description.name));
+        ASSIGN_OR_RETURN(ArtifactInfo info, store_->Stat(description.name, call));
         description.artifact_bytes = info.bytes;
         // It may have been loaded while the store was asked.
         if (std::optional<ModelStatus> status = registry_->GetStatus(description.name)) {
@@ -233,7 +222,7 @@ absl::StatusOr<std::vector<ModelStatus>> InferenceServer::MergedIndex(const Call
   std::string token;
   do {
     RETURN_IF_ERROR(call.Check("listing the repository"));
-    ASSIGN_OR_RETURN(ModelListPage page, store_->List(token, kIndexPageSize));
+    ASSIGN_OR_RETURN(ModelListPage page, store_->List(token, kIndexPageSize, call));
     for (std::string& name : page.names) {
       for (; next_known < known.size() && known[next_known].name < name; ++next_known) {
         merged.push_back(known[next_known]);
@@ -265,7 +254,7 @@ void InferenceServer::PreloadAll() {
   std::vector<PreloadEntry> entries;
   std::string token;
   do {
-    absl::StatusOr<ModelListPage> page = store_->List(token, 1000);
+    absl::StatusOr<ModelListPage> page = store_->List(token, kIndexPageSize, MetadataCall());
     if (!page.ok()) {
       spdlog::error("preload-all: cannot list the store: {}", page.status().ToString());
       break;
@@ -280,7 +269,7 @@ void InferenceServer::PreloadWithinBudget(std::vector<PreloadEntry> entries) {
   // Stop at the first model that would not fit rather than evict the ones
   // just preloaded.
   preloader_->Start(std::move(entries), [this](const PreloadEntry& entry) {
-    absl::StatusOr<ArtifactInfo> info = store_->Stat(entry.name);
+    absl::StatusOr<ArtifactInfo> info = store_->Stat(entry.name, MetadataCall());
     return info.ok() && registry_->used_bytes() + info->bytes <= registry_->budget_bytes();
   });
 }
@@ -289,6 +278,7 @@ bool InferenceServer::Ready() const { return preloader_->done() && !shut_down_.l
 
 void InferenceServer::Shutdown() {
   if (shut_down_.exchange(true)) return;
+  if (prewarm_task_ != nullptr) prewarm_task_->Stop();
   if (refresher_ != nullptr) refresher_->Stop();
   sampler_->Stop();
   report_pool_->Shutdown();

@@ -37,6 +37,7 @@
 #include "activity/activity_monitor.h"
 #include "backend/model.h"
 #include "common/call_context.h"
+#include "eviction/prewarm_scheduler.h"
 #include "metrics/metrics.h"
 #include "registry/model_registry.h"
 #include "runtime/deadline_timer.h"
@@ -44,11 +45,14 @@
 #include "runtime/scheduler.h"
 #include "server/periodic_task.h"
 #include "server/status_kind.h"
+#include "server/store_model_loader.h"
 #include "store/model_store.h"
 
 namespace modelmux {
 
 class Preloader;
+class PrewarmMetrics;
+class Prewarmer;
 
 // One inference call. Text classifiers take `texts` (+ optional top_k); tensor
 // models take `tensors`. A KServe V2 call to a text classifier arrives as one
@@ -135,6 +139,8 @@ class InferenceServer {
     int max_pending_loads = 256;
     std::chrono::milliseconds initial_failure_backoff{1000};
     std::chrono::milliseconds max_failure_backoff{60000};
+    // A load running longer is abandoned (ModelRegistry); 0: never.
+    std::chrono::milliseconds load_timeout{0};
     // How often loaded models are checked against the store and reloaded
     // when their artifact changed; 0: never (inference_server_reload.cc).
     std::chrono::milliseconds refresh_interval{0};
@@ -143,6 +149,8 @@ class InferenceServer {
     // Longest a metadata lookup (describe, ready, index) may wait on the store.
     std::chrono::milliseconds store_timeout{2000};
     int metadata_threads = 2;  // store lookups for metadata run here
+    // Predictive prewarming (--prewarm; server/prewarmer.h); none: off.
+    std::optional<PrewarmOptions> prewarm;
     // The dashboard's history: one sample this often (ActivityMonitor).
     std::chrono::milliseconds activity_sample_interval{5000};
   };
@@ -222,12 +230,16 @@ class InferenceServer {
   // returns the models reloaded.
   std::vector<std::string> RefreshChangedModels();
 
+  // True when loads abandoned at their timeout still hold load-pool threads
+  // (stuck in a backend): after Shutdown, the process must then exit without
+  // running destructors (runtime/load_pool.h).
+  bool has_stuck_loads() const { return load_pool_->has_stuck_threads(); }
+
  private:
   class InferCall;
   class InferJob;
 
   explicit InferenceServer(Options& options);
-  absl::StatusOr<std::unique_ptr<Model>> LoadModel(std::string_view name) const;
   // Infer path (inference_server_infer.cc).
   void Enqueue(const std::shared_ptr<InferCall>& call, ModelHandle handle);
   static void RunOne(InferCall& call, ModelHandle& handle, std::chrono::nanoseconds queued);
@@ -237,8 +249,9 @@ class InferenceServer {
   void CallStore(std::string what, absl::AnyInvocable<absl::StatusOr<T>(const CallContext&) &&> work,
                  absl::AnyInvocable<void(absl::StatusOr<T>) &&> done);
   absl::StatusOr<std::vector<ModelStatus>> MergedIndex(const CallContext& call) const;
+  // A store call for metadata: store_timeout from now.
+  CallContext MetadataCall() const;
   // Freshness (inference_server_reload.cc).
-  void RecordLoadedVersion(std::string_view name, const std::string& version) const;
   bool StoreVersionChanged(std::string_view name) const;
   void LoadOrReload(const std::string& name, const ModelRegistry::LoadOptions& options, DoneCallback done);
 
@@ -246,6 +259,7 @@ class InferenceServer {
   // the backends, so they go last.
   std::unique_ptr<ModelStore> store_;
   std::vector<std::unique_ptr<Backend>> backends_;
+  std::unique_ptr<StoreModelLoader> loader_;  // the registry's planner
   Metrics* metrics_;
   const std::chrono::system_clock::time_point started_ = std::chrono::system_clock::now();
   std::unique_ptr<ActivityMonitor> activity_;  // fed by the registry and the infer path
@@ -259,14 +273,15 @@ class InferenceServer {
   std::shared_ptr<Preloader> preloader_;
   std::unique_ptr<PeriodicTask> refresher_;
   std::atomic<bool> shut_down_{false};
-  // The store version each loaded model was loaded at, by name.
-  mutable std::mutex versions_mu_;
-  mutable std::map<std::string, std::string, std::less<>> loaded_versions_ ABSL_GUARDED_BY(versions_mu_);
   // The dashboard (inference_server_activity.cc): reports on their own
   // thread, and the sampler of the activity history.
   std::unique_ptr<LoadPool> report_pool_;
   std::unique_ptr<PeriodicTask> sampler_;
   void SampleActivity();
+  // Prewarming (optional); destroyed first, its task stopped in Shutdown.
+  std::unique_ptr<PrewarmMetrics> prewarm_metrics_;
+  std::unique_ptr<Prewarmer> prewarmer_;
+  std::unique_ptr<PeriodicTask> prewarm_task_;
 };
 
 }  // namespace modelmux

@@ -18,6 +18,7 @@
 #include "common/model_name.h"
 #include "common/status_macros.h"
 #include "server/inference_server.h"
+#include "server/prewarmer.h"
 
 namespace modelmux {
 namespace {
@@ -197,6 +198,7 @@ void InferenceServer::Infer(InferRequest request, InferCallback done) {
                                           timer_.get(), arrived);
   call->ArmDeadline(call, deadline, arrived);
   const std::string name = call->request.model;
+  if (prewarmer_ != nullptr) prewarmer_->OnRequest(name);
   registry_->Acquire(name, [this, call](absl::StatusOr<ModelHandle> handle) mutable {
     if (!handle.ok()) {
       if (!call->answered()) call->Count("error", !absl::IsNotFound(handle.status()));

@@ -11,40 +11,26 @@
 
 namespace modelmux {
 
-void InferenceServer::RecordLoadedVersion(std::string_view name, const std::string& version) const {
-  std::lock_guard<std::mutex> lock(versions_mu_);
-  loaded_versions_[std::string(name)] = version;
-}
-
 bool InferenceServer::StoreVersionChanged(std::string_view name) const {
-  std::string loaded;
-  {
-    std::lock_guard<std::mutex> lock(versions_mu_);
-    auto it = loaded_versions_.find(name);
-    if (it == loaded_versions_.end()) return false;
-    loaded = it->second;
-  }
-  absl::StatusOr<ArtifactInfo> info = store_->Stat(name);
+  // The version lives with the loaded model in the registry.
+  std::optional<ModelStatus> status = registry_->GetStatus(name);
+  if (!status.has_value() || status->state != ModelState::kReady || status->version.empty()) return false;
+  absl::StatusOr<ArtifactInfo> info = store_->Stat(name, MetadataCall());
   if (!info.ok()) {
     spdlog::warn("cannot check model {} for a new version: {}", name, info.status().ToString());
     return false;
   }
   // An empty version: the store cannot tell, so never reload.
-  return !info->version.empty() && !loaded.empty() && info->version != loaded;
+  return !info->version.empty() && info->version != status->version;
 }
 
 void InferenceServer::LoadOrReload(const std::string& name, const ModelRegistry::LoadOptions& options,
                                    DoneCallback done) {
   std::optional<ModelStatus> status = registry_->GetStatus(name);
-  bool versioned = false;
-  {
-    std::lock_guard<std::mutex> lock(versions_mu_);
-    auto it = loaded_versions_.find(name);
-    versioned = it != loaded_versions_.end() && !it->second.empty();
-  }
   // Not loaded, or loaded from a store without versions (a local directory):
   // nothing to compare, so the plain load path.
-  if (!status.has_value() || status->state != ModelState::kReady || options.fail_if_loaded || !versioned) {
+  if (!status.has_value() || status->state != ModelState::kReady || options.fail_if_loaded ||
+      status->version.empty()) {
     registry_->Load(name, options, std::move(done));
     return;
   }

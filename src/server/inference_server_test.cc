@@ -74,6 +74,20 @@ class EchoBackend : public Backend {
 // A store of models "text-N" and "tensor-N", each a directory with config.json.
 class TempStore : public ModelStore {
  public:
+  class Source : public ArtifactSource {
+   public:
+    Source(ArtifactInfo info, fs::path dir) : info_(std::move(info)), dir_(std::move(dir)) {}
+    const ArtifactInfo& info() const override { return info_; }
+    absl::StatusOr<std::unique_ptr<LocalArtifact>> Fetch(const CallContext&) override {
+      WhileStalled();
+      return std::make_unique<LocalArtifact>(dir_, false);
+    }
+
+   private:
+    ArtifactInfo info_;
+    fs::path dir_;
+  };
+
   TempStore() : root_(fs::temp_directory_path() / absl::StrCat("mmx-server-test-", getpid(), "-", counter_++)) {
     fs::create_directories(root_);
     for (int i = 0; i < 5; ++i) {
@@ -89,22 +103,17 @@ class TempStore : public ModelStore {
   ~TempStore() override { fs::remove_all(root_); }
 
   std::string Describe() const override { return root_.string(); }
-  absl::StatusOr<ArtifactInfo> Stat(std::string_view name) const override {
+  absl::StatusOr<std::unique_ptr<ArtifactSource>> Locate(std::string_view name, const CallContext&) const override {
     WhileStalled();
     if (!fs::exists(root_ / name)) return absl::NotFoundError(absl::StrCat("model '", std::string(name), "' not found"));
-    return ArtifactInfo{std::string(name), 1000, ""};
+    return std::make_unique<Source>(ArtifactInfo{std::string(name), 1000, ""}, root_ / name);
   }
-  absl::StatusOr<ModelListPage> List(std::string_view, int) const override {
+  absl::StatusOr<ModelListPage> List(std::string_view, int, const CallContext&) const override {
     WhileStalled();
     ModelListPage page;
     for (const auto& entry : fs::directory_iterator(root_)) page.names.push_back(entry.path().filename());
     std::sort(page.names.begin(), page.names.end());
     return page;
-  }
-  absl::StatusOr<std::unique_ptr<LocalArtifact>> Fetch(std::string_view name) const override {
-    RETURN_IF_ERROR(Stat(name).status());
-    WhileStalled();
-    return std::make_unique<LocalArtifact>(root_ / name, false);
   }
 
   // While set, every store call hangs (a black-holed store); tests clear it

@@ -124,7 +124,8 @@ class Extractor {
       archive_entry* entry = nullptr;
       const int r = archive_read_next_header(a_, &entry);
       if (r == ARCHIVE_EOF) return absl::OkStatus();
-      absl::Status status = (r == ARCHIVE_OK || r == ARCHIVE_WARN) ? Extract(entry) : Corrupt();
+      absl::Status status = options_.call != nullptr ? options_.call->Check("unpacking") : absl::OkStatus();
+      if (status.ok()) status = (r == ARCHIVE_OK || r == ARCHIVE_WARN) ? Extract(entry) : Corrupt();
       if (!status.ok()) {
         return absl::Status(status.code(), absl::StrCat(archive_path_.string(), ": ", status.message()));
       }

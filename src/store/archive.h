@@ -16,6 +16,7 @@
 #include <filesystem>
 
 #include "absl/status/status.h"
+#include "common/call_context.h"
 
 namespace modelmux {
 
@@ -27,12 +28,16 @@ struct UnpackOptions {
   // ("<name>/config.json", ...), move that directory's contents up so `dest`
   // itself holds the files.
   bool hoist_single_top_level_dir = false;
+  // Checked between entries: a load that is abandoned (timed out, cancelled)
+  // stops unpacking. Optional; not owned.
+  const CallContext* call = nullptr;
 };
 
 // Extracts the gzip-compressed tar `archive` into `dest`, which must not exist
 // or be an empty directory.
 //
-// Errors: NotFound when `archive` does not exist; DataLoss for a corrupt or
+// Errors: NotFound when `archive` does not exist; the context's error when
+// `options.call` stops the unpack between entries; DataLoss for a corrupt or
 // truncated archive (with libarchive's message), for a refused entry (naming
 // it) and when the unpacked size would exceed `max_unpacked_bytes`; Internal
 // for local I/O failures. On error `dest` is removed.

@@ -194,5 +194,19 @@ TEST_F(ArchiveTest, ConflictingEntriesAreDataLoss) {
   EXPECT_FALSE(fs::exists(dest()));
 }
 
+TEST_F(ArchiveTest, StoppedCallEndsTheUnpackAndLeavesNothing) {
+  WriteRawTarGz(archive(), {RawFile("config.json", "{}"), RawFile("model.pt", "weights")});
+  auto cancellation = std::make_shared<Cancellation>();
+  cancellation->Cancel(absl::CancelledError("load abandoned"));
+  const CallContext call{Deadline::Never(), cancellation};
+  UnpackOptions options;
+  options.call = &call;
+  absl::Status status = UnpackTarGz(archive(), dest(), options);
+  EXPECT_EQ(status.code(), absl::StatusCode::kCancelled) << status;
+  EXPECT_THAT(status.message(), HasSubstr("load abandoned"));
+  EXPECT_THAT(status.message(), HasSubstr(archive().string()));
+  EXPECT_FALSE(fs::exists(dest()));
+}
+
 }  // namespace
 }  // namespace modelmux

@@ -26,14 +26,16 @@ constexpr char kMetaFile[] = ".modelmux-entry";
 constexpr char kMetaMagic[] = "modelmux-disk-cache 1";
 
 absl::Status IoError(std::string_view what, const fs::path& path, const std::error_code& ec) {
-  return absl::InternalError(absl::StrCat(absl::string_view(what.data(), what.size()), " ", path.string(), ": ",
-                                          ec.message()));
+  return absl::InternalError(
+      absl::StrCat(absl::string_view(what.data(), what.size()), " ", path.string(), ": ", ec.message()));
 }
 
 absl::StatusOr<fs::path> MakeTempDir(const fs::path& parent, std::string_view stem) {
-  std::string dir_template = (parent / absl::StrCat(absl::string_view(stem.data(), stem.size()), "-XXXXXX")).string();
+  std::string dir_template =
+      (parent / absl::StrCat(absl::string_view(stem.data(), stem.size()), "-XXXXXX")).string();
   if (::mkdtemp(dir_template.data()) == nullptr) {
-    return absl::InternalError(absl::StrCat("cannot create a directory in ", parent.string(), ": ", std::strerror(errno)));
+    return absl::InternalError(
+        absl::StrCat("cannot create a directory in ", parent.string(), ": ", std::strerror(errno)));
   }
   return fs::path(dir_template);
 }
@@ -94,6 +96,19 @@ absl::Status LinkTree(const fs::path& from, const fs::path& to) {
   return absl::OkStatus();
 }
 
+// Waits on `cv` until `ready()` holds, or until `call` stops (its error).
+// Cancellation has no wake-up of its own, so it is polled.
+template <typename Ready>
+absl::Status WaitFor(std::unique_lock<std::mutex>& lock, std::condition_variable& cv, const CallContext& call,
+                     std::string_view what, Ready ready) {
+  constexpr std::chrono::milliseconds kPoll{50};
+  while (!ready()) {
+    RETURN_IF_ERROR(call.Check(what));
+    cv.wait_until(lock, std::min(call.deadline.when(), Deadline::Clock::now() + kPoll));
+  }
+  return absl::OkStatus();
+}
+
 void RemoveAll(const std::vector<fs::path>& paths) {
   for (const fs::path& path : paths) {
     std::error_code ec;
@@ -106,7 +121,8 @@ void RemoveAll(const std::vector<fs::path>& paths) {
 
 absl::StatusOr<std::unique_ptr<DiskCache>> DiskCache::Create(const Options& options) {
   if (options.root.empty()) return absl::InvalidArgumentError("the disk cache needs a directory");
-  if (options.budget_bytes < 0) return absl::InvalidArgumentError("the disk cache budget must not be negative");
+  if (options.budget_bytes < 0)
+    return absl::InvalidArgumentError("the disk cache budget must not be negative");
   Options resolved = options;
   resolved.max_concurrent_fills = std::max(1, options.max_concurrent_fills);
   std::unique_ptr<DiskCache> cache(new DiskCache(std::move(resolved)));
@@ -157,8 +173,9 @@ absl::Status DiskCache::Scan() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<LocalArtifact>> DiskCache::Fetch(std::string_view name, std::string_view version,
-                                                                const Filler& fill) {
+absl::StatusOr<std::unique_ptr<LocalArtifact>> DiskCache::Fetch(std::string_view name,
+                                                                std::string_view version, const Filler& fill,
+                                                                const CallContext& call) {
   const std::string key(name);
   std::unique_lock<std::mutex> lock(mu_);
   auto it = entries_.find(key);
@@ -174,7 +191,13 @@ absl::StatusOr<std::unique_ptr<LocalArtifact>> DiskCache::Fetch(std::string_view
   if (auto f = flights_.find(key); f != flights_.end()) {
     std::shared_ptr<Flight> flight = f->second;
     ++flight->waiters;
-    flight_done_.wait(lock, [&] { return flight->done; });
+    absl::Status waited =
+        WaitFor(lock, flight_done_, call, absl::StrCat("waiting for the download of '", key, "'"),
+                [&] { return flight->done; });
+    if (!waited.ok()) {
+      --flight->waiters;  // not done, so Publish has not pinned the entry for us
+      return waited;
+    }
     if (!flight->status.ok()) return absl::Status(flight->status.code(), flight->status.message());
     lock.unlock();
     return CopyPinned(key);  // Publish pinned the entry for every waiter
@@ -183,20 +206,25 @@ absl::StatusOr<std::unique_ptr<LocalArtifact>> DiskCache::Fetch(std::string_view
   flights_[key] = flight;
   lock.unlock();
   if (options_.metrics != nullptr) options_.metrics->CountDiskCacheMiss();
-  return RunFill(key, std::move(flight), fill);
+  return RunFill(key, std::move(flight), fill, call);
 }
 
 absl::StatusOr<std::unique_ptr<LocalArtifact>> DiskCache::RunFill(const std::string& name,
                                                                   std::shared_ptr<Flight> flight,
-                                                                  const Filler& fill) {
+                                                                  const Filler& fill,
+                                                                  const CallContext& call) {
   absl::StatusOr<std::string> version = absl::InternalError("no fill ran");
   absl::StatusOr<fs::path> staged = MakeTempDir(options_.root / "staging", name);
-  if (staged.ok()) {
-    AcquireFillSlot();
+  absl::Status slot = staged.ok() ? AcquireFillSlot(call) : absl::OkStatus();
+  if (staged.ok() && !slot.ok()) {
+    version = slot;
+  } else if (staged.ok()) {
     try {
       version = fill(*staged);
     } catch (const std::exception& e) {
       version = absl::InternalError(absl::StrCat("downloading '", name, "' threw: ", e.what()));
+    } catch (...) {
+      version = absl::InternalError(absl::StrCat("downloading '", name, "' threw"));
     }
     ReleaseFillSlot();
   } else {
@@ -260,6 +288,12 @@ absl::Status DiskCache::Publish(const std::string& name, const fs::path& staged,
 }
 
 absl::StatusOr<std::unique_ptr<LocalArtifact>> DiskCache::CopyPinned(const std::string& name) {
+  std::string version;
+  {
+    // Pinned, so the entry cannot be replaced while it is copied.
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = entries_.find(name); it != entries_.end()) version = it->second.version;
+  }
   absl::StatusOr<fs::path> dest = MakeTempDir(options_.root / "links", name);
   absl::Status linked = dest.ok() ? LinkTree(EntryDir(name), *dest) : dest.status();
   Unpin(name);
@@ -267,7 +301,9 @@ absl::StatusOr<std::unique_ptr<LocalArtifact>> DiskCache::CopyPinned(const std::
     if (dest.ok()) RemoveAll({*dest});
     return linked;
   }
-  return std::make_unique<LocalArtifact>(*dest, /*remove_on_destroy=*/true);
+  auto artifact = std::make_unique<LocalArtifact>(*dest, /*remove_on_destroy=*/true);
+  artifact->set_version(std::move(version));
+  return artifact;
 }
 
 void DiskCache::Unpin(const std::string& name) {
@@ -319,10 +355,13 @@ int64_t DiskCache::used_bytes() const {
   return used_bytes_;
 }
 
-void DiskCache::AcquireFillSlot() {
+absl::Status DiskCache::AcquireFillSlot(const CallContext& call) {
   std::unique_lock<std::mutex> lock(mu_);
-  fill_slot_free_.wait(lock, [&] { return active_fills_ < options_.max_concurrent_fills; });
+  RETURN_IF_ERROR(WaitFor(
+      lock, fill_slot_free_, call, "waiting for a download slot",
+      [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return active_fills_ < options_.max_concurrent_fills; }));
   ++active_fills_;
+  return absl::OkStatus();
 }
 
 void DiskCache::ReleaseFillSlot() {

@@ -39,6 +39,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "common/call_context.h"
 #include "metrics/store_metrics.h"
 #include "store/model_store.h"
 
@@ -50,7 +51,7 @@ class DiskCache {
     std::filesystem::path root;  // created if missing
     int64_t budget_bytes = 0;    // 0: keep nothing beyond the fetch that needed it
     int max_concurrent_fills = 2;
-    StoreMetrics* metrics = nullptr;  // optional
+    StoreMetrics* metrics = nullptr;      // optional
     bool remove_root_on_destroy = false;  // a private scratch cache
   };
 
@@ -72,9 +73,11 @@ class DiskCache {
   // A private copy of `name`'s files. Served from disk when the cached entry's
   // version is `version` (any version when `version` is empty); otherwise
   // `fill` runs (shared with concurrent fetches of `name`) and its result
-  // replaces the entry. REQUIRES: `name` is a valid model name.
+  // replaces the entry. The copy's version() is the entry's. Waiting for another fetch's fill or for a fill
+  // slot stops when `call` does (its error; the fill itself must honour `call` on its own). REQUIRES: `name`
+  // is a valid model name.
   absl::StatusOr<std::unique_ptr<LocalArtifact>> Fetch(std::string_view name, std::string_view version,
-                                                       const Filler& fill);
+                                                       const Filler& fill, const CallContext& call);
 
   std::optional<EntryInfo> Lookup(std::string_view name) const;
   int64_t used_bytes() const;
@@ -95,16 +98,17 @@ class DiskCache {
 
   explicit DiskCache(Options options) : options_(std::move(options)) {}
   absl::Status Scan();
-  absl::StatusOr<std::unique_ptr<LocalArtifact>> RunFill(const std::string& name, std::shared_ptr<Flight> flight,
-                                                         const Filler& fill);
-  absl::Status Publish(const std::string& name, const std::filesystem::path& staged, const std::string& version,
-                       int pins);
+  absl::StatusOr<std::unique_ptr<LocalArtifact>> RunFill(const std::string& name,
+                                                         std::shared_ptr<Flight> flight, const Filler& fill,
+                                                         const CallContext& call);
+  absl::Status Publish(const std::string& name, const std::filesystem::path& staged,
+                       const std::string& version, int pins);
   absl::StatusOr<std::unique_ptr<LocalArtifact>> CopyPinned(const std::string& name);
   void Unpin(const std::string& name);
   void EvictLocked(std::vector<std::filesystem::path>& doomed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PublishUsedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::filesystem::path EntryDir(std::string_view name) const;
-  void AcquireFillSlot();
+  absl::Status AcquireFillSlot(const CallContext& call);
   void ReleaseFillSlot();
 
   const Options options_;

@@ -38,10 +38,11 @@ absl::StatusOr<fs::file_type> TypeAt(const fs::path& path) {
 
 // Artifacts are meant to be flat, but a nested file still takes disk and
 // memory, so count it.
-absl::StatusOr<int64_t> DirectoryBytes(const fs::path& dir) {
+absl::StatusOr<int64_t> DirectoryBytes(const fs::path& dir, const CallContext& call) {
   std::error_code ec;
   int64_t total = 0;
   for (fs::recursive_directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    RETURN_IF_ERROR(call.Check(absl::StrCat("reading ", dir.string())));
     std::error_code file_ec;
     if (!it->is_regular_file(file_ec)) continue;
     const uintmax_t size = it->file_size(file_ec);
@@ -137,12 +138,40 @@ fs::path LocalDirectoryStore::ArchivePath(std::string_view name) const {
   return options_.root / absl::StrCat(View(name), kArchiveSuffix);
 }
 
-absl::StatusOr<ArtifactInfo> LocalDirectoryStore::Stat(std::string_view name) const {
+// One located model: a directory served in place, or an archive unpacked on Fetch.
+class LocalDirectoryStore::Source : public ArtifactSource {
+ public:
+  Source(const LocalDirectoryStore* store, ArtifactInfo info, bool archive)
+      : store_(store), info_(std::move(info)), archive_(archive) {}
+
+  const ArtifactInfo& info() const override { return info_; }
+
+  absl::StatusOr<std::unique_ptr<LocalArtifact>> Fetch(const CallContext& call) override {
+    RETURN_IF_ERROR(call.Check(absl::StrCat("fetching model '", info_.name, "'")));
+    if (archive_) return store_->Unpack(info_.name, call);
+    const fs::path dir = store_->DirectoryPath(info_.name);
+    ASSIGN_OR_RETURN(const fs::file_type type, TypeAt(dir));
+    if (type != fs::file_type::directory) return ModelNotFound(info_.name, store_->options_.root);
+    auto artifact = std::make_unique<LocalArtifact>(dir, /*remove_on_destroy=*/false);
+    RETURN_IF_ERROR(store_->CheckHasConfig(*artifact, info_.name));
+    return artifact;
+  }
+
+ private:
+  const LocalDirectoryStore* const store_;
+  const ArtifactInfo info_;
+  const bool archive_;
+};
+
+absl::StatusOr<std::unique_ptr<ArtifactSource>> LocalDirectoryStore::Locate(std::string_view name,
+                                                                            const CallContext& call) const {
   RETURN_IF_ERROR(ValidateModelName(name));
+  RETURN_IF_ERROR(
+      call.Check(absl::StrCat("locating model '", View(name), "' in store ", options_.root.string())));
   ASSIGN_OR_RETURN(const fs::file_type dir_type, TypeAt(DirectoryPath(name)));
   if (dir_type == fs::file_type::directory) {
-    ASSIGN_OR_RETURN(const int64_t bytes, DirectoryBytes(DirectoryPath(name)));
-    return ArtifactInfo{std::string(name), bytes, ""};
+    ASSIGN_OR_RETURN(const int64_t bytes, DirectoryBytes(DirectoryPath(name), call));
+    return std::make_unique<Source>(this, ArtifactInfo{std::string(name), bytes, ""}, /*archive=*/false);
   }
   const fs::path archive = ArchivePath(name);
   ASSIGN_OR_RETURN(const fs::file_type archive_type, TypeAt(archive));
@@ -150,13 +179,16 @@ absl::StatusOr<ArtifactInfo> LocalDirectoryStore::Stat(std::string_view name) co
     std::error_code ec;
     const uintmax_t bytes = fs::file_size(archive, ec);
     if (ec) return absl::UnavailableError(absl::StrCat("cannot stat ", archive.string(), ": ", ec.message()));
-    return ArtifactInfo{std::string(name), static_cast<int64_t>(bytes), ""};
+    return std::make_unique<Source>(this, ArtifactInfo{std::string(name), static_cast<int64_t>(bytes), ""},
+                                    /*archive=*/true);
   }
   return ModelNotFound(name, options_.root);
 }
 
-absl::StatusOr<ModelListPage> LocalDirectoryStore::List(std::string_view page_token, int page_size) const {
+absl::StatusOr<ModelListPage> LocalDirectoryStore::List(std::string_view page_token, int page_size,
+                                                        const CallContext& call) const {
   RETURN_IF_ERROR(ValidatePageToken(page_token));
+  RETURN_IF_ERROR(call.Check(absl::StrCat("listing model store ", options_.root.string())));
   std::lock_guard<std::mutex> lock(index_mu_);
   RETURN_IF_ERROR(RefreshIndex());
   return PageOfSortedNames(index_names_, page_token, page_size, kMaxPageSize);
@@ -178,21 +210,8 @@ absl::Status LocalDirectoryStore::RefreshIndex() const {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<LocalArtifact>> LocalDirectoryStore::Fetch(std::string_view name) const {
-  RETURN_IF_ERROR(ValidateModelName(name));
-  const fs::path dir = DirectoryPath(name);
-  ASSIGN_OR_RETURN(const fs::file_type dir_type, TypeAt(dir));
-  if (dir_type == fs::file_type::directory) {
-    auto artifact = std::make_unique<LocalArtifact>(dir, /*remove_on_destroy=*/false);
-    RETURN_IF_ERROR(CheckHasConfig(*artifact, name));
-    return artifact;
-  }
-  ASSIGN_OR_RETURN(const fs::file_type archive_type, TypeAt(ArchivePath(name)));
-  if (archive_type == fs::file_type::regular) return Unpack(name);
-  return ModelNotFound(name, options_.root);
-}
-
-absl::StatusOr<std::unique_ptr<LocalArtifact>> LocalDirectoryStore::Unpack(std::string_view name) const {
+absl::StatusOr<std::unique_ptr<LocalArtifact>> LocalDirectoryStore::Unpack(std::string_view name,
+                                                                           const CallContext& call) const {
   // A fresh directory per fetch: concurrent fetches of one model never share files.
   std::string dest_template = (options_.scratch_dir / absl::StrCat(View(name), "-XXXXXX")).string();
   if (::mkdtemp(dest_template.data()) == nullptr) {
@@ -202,6 +221,7 @@ absl::StatusOr<std::unique_ptr<LocalArtifact>> LocalDirectoryStore::Unpack(std::
   UnpackOptions unpack;
   unpack.max_unpacked_bytes = options_.max_unpacked_bytes;
   unpack.hoist_single_top_level_dir = true;
+  unpack.call = &call;
   RETURN_IF_ERROR(UnpackTarGz(ArchivePath(name), dest_template, unpack));  // removes it on error
   auto artifact = std::make_unique<LocalArtifact>(dest_template, /*remove_on_destroy=*/true);
   RETURN_IF_ERROR(CheckHasConfig(*artifact, name));

@@ -3,11 +3,13 @@
 // when both exist the directory wins. Entries whose name is not a valid model
 // name (common/model_name.h) are ignored.
 //
-// Fetch hands out a directory artifact in place (never removed) and unpacks
-// an archive into a fresh subdirectory of the scratch directory, removed when
-// the returned LocalArtifact dies. A model without config.json is refused with
-// FailedPrecondition: the artifact exists (so not NotFound) but cannot be
-// loaded until it is fixed.
+// Locate finds the form (directory or archive) and the size (one walk of a
+// directory's files, checking the call's context between files). Its
+// source's Fetch hands out a directory artifact in place (never removed) and
+// unpacks an archive into a fresh subdirectory of the scratch directory,
+// removed when the returned LocalArtifact dies. A model without config.json is
+// refused with FailedPrecondition: the artifact exists (so not NotFound) but
+// cannot be loaded until it is fixed. Local artifacts have no version (empty).
 //
 // List keeps a sorted in-memory index of names, so paging through 10,000
 // models costs one directory scan, not one per page. The index is rebuilt when
@@ -57,24 +59,28 @@ class LocalDirectoryStore : public ModelStore {
   ~LocalDirectoryStore() override;
 
   std::string Describe() const override;
-  absl::StatusOr<ArtifactInfo> Stat(std::string_view name) const override;
+  // Errors: InvalidArgument (name), NotFound, Unavailable (cannot read).
+  // Its source's Fetch: NotFound (removed since), FailedPrecondition (no
+  // config.json), DataLoss (corrupt, unsafe or oversized archive).
+  absl::StatusOr<std::unique_ptr<ArtifactSource>> Locate(std::string_view name,
+                                                         const CallContext& call) const override;
   // page_size is clamped to [1, kMaxPageSize]. InvalidArgument when page_token
   // is neither empty nor a valid model name; Unavailable when the root cannot
   // be read.
-  absl::StatusOr<ModelListPage> List(std::string_view page_token, int page_size) const override;
-  // Errors: InvalidArgument (name), NotFound, FailedPrecondition (no
-  // config.json), DataLoss (corrupt, unsafe or oversized archive).
-  absl::StatusOr<std::unique_ptr<LocalArtifact>> Fetch(std::string_view name) const override;
+  absl::StatusOr<ModelListPage> List(std::string_view page_token, int page_size,
+                                     const CallContext& call) const override;
 
   const std::filesystem::path& scratch_dir() const { return options_.scratch_dir; }
 
  private:
+  class Source;  // local_directory_store.cc
+
   LocalDirectoryStore(Options options, bool owns_scratch_dir)
       : options_(std::move(options)), owns_scratch_dir_(owns_scratch_dir) {}
 
   std::filesystem::path DirectoryPath(std::string_view name) const;
   std::filesystem::path ArchivePath(std::string_view name) const;
-  absl::StatusOr<std::unique_ptr<LocalArtifact>> Unpack(std::string_view name) const;
+  absl::StatusOr<std::unique_ptr<LocalArtifact>> Unpack(std::string_view name, const CallContext& call) const;
   absl::Status CheckHasConfig(const LocalArtifact& artifact, std::string_view name) const;
   // Rebuilds index_names_ when stale; returns its error if the scan failed.
   absl::Status RefreshIndex() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(index_mu_);

@@ -31,6 +31,16 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
+const CallContext kNoDeadline;
+
+// One load's store calls: Locate, then Fetch what it found.
+absl::StatusOr<std::unique_ptr<LocalArtifact>> FetchModel(const ModelStore& store, std::string_view name,
+                                                          const CallContext& call = kNoDeadline) {
+  absl::StatusOr<std::unique_ptr<ArtifactSource>> source = store.Locate(name, call);
+  if (!source.ok()) return source.status();
+  return (*source)->Fetch(call);
+}
+
 class LocalDirectoryStoreTest : public ::testing::Test {
  protected:
   LocalDirectoryStoreTest() {
@@ -87,7 +97,7 @@ TEST_F(LocalDirectoryStoreTest, DefaultScratchDirIsUnderSystemTempAndRemovedWith
     scratch_dir = store->scratch_dir();
     EXPECT_EQ(scratch_dir.parent_path(), fs::temp_directory_path());
     EXPECT_THAT(scratch_dir.filename().string(), HasSubstr("modelmux-unpack-"));
-    auto artifact = store->Fetch("m");
+    auto artifact = FetchModel(*store, "m");
     ASSERT_TRUE(artifact.ok()) << artifact.status();
     EXPECT_EQ((*artifact)->dir().parent_path(), scratch_dir);
   }
@@ -97,7 +107,7 @@ TEST_F(LocalDirectoryStoreTest, DefaultScratchDirIsUnderSystemTempAndRemovedWith
 TEST_F(LocalDirectoryStoreTest, StatDirectorySumsFileSizes) {
   WriteFile(root() / "m" / "config.json", std::string(10, 'c'));
   WriteFile(root() / "m" / "model.pt", std::string(20, 'w'));
-  auto info = MakeStore()->Stat("m");
+  auto info = MakeStore()->Stat("m", kNoDeadline);
   ASSERT_TRUE(info.ok()) << info.status();
   EXPECT_EQ(info->name, "m");
   EXPECT_EQ(info->bytes, 30);
@@ -105,13 +115,13 @@ TEST_F(LocalDirectoryStoreTest, StatDirectorySumsFileSizes) {
 
 TEST_F(LocalDirectoryStoreTest, StatArchiveReportsArchiveSize) {
   AddArchiveModel("m");
-  auto info = MakeStore()->Stat("m");
+  auto info = MakeStore()->Stat("m", kNoDeadline);
   ASSERT_TRUE(info.ok()) << info.status();
   EXPECT_EQ(info->bytes, static_cast<int64_t>(fs::file_size(root() / "m.tar.gz")));
 }
 
 TEST_F(LocalDirectoryStoreTest, StatOfUnknownModelIsNotFound) {
-  auto info = MakeStore()->Stat("ghost");
+  auto info = MakeStore()->Stat("ghost", kNoDeadline);
   EXPECT_EQ(info.status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(info.status().message(), "model 'ghost' not found in store " + root().string());
 }
@@ -120,10 +130,10 @@ TEST_F(LocalDirectoryStoreTest, DirectoryWinsOverArchive) {
   AddDirectoryModel("m", R"({"from": "dir"})");
   AddArchiveModel("m", R"({"from": "archive"})");
   auto store = MakeStore();
-  auto info = store->Stat("m");
+  auto info = store->Stat("m", kNoDeadline);
   ASSERT_TRUE(info.ok());
   EXPECT_EQ(info->bytes, static_cast<int64_t>(std::string(R"({"from": "dir"})").size()));
-  auto artifact = store->Fetch("m");
+  auto artifact = FetchModel(*store, "m");
   ASSERT_TRUE(artifact.ok()) << artifact.status();
   EXPECT_EQ((*artifact)->dir(), root() / "m");
   EXPECT_EQ(ReadFile((*artifact)->dir() / "config.json"), R"({"from": "dir"})");
@@ -139,10 +149,13 @@ TEST_F(LocalDirectoryStoreTest, InvalidNamesAreRejectedBeforeTouchingTheFilesyst
   auto store = MakeStore();
   auto expect_rejected = [&](const std::string& context) {
     for (const std::string name : {"../x", "a/b", "", too_long.c_str()}) {
-      EXPECT_EQ(store->Stat(name).status().code(), absl::StatusCode::kInvalidArgument) << context << name;
-      EXPECT_EQ(store->Fetch(name).status().code(), absl::StatusCode::kInvalidArgument) << context << name;
+      EXPECT_EQ(store->Stat(name, kNoDeadline).status().code(), absl::StatusCode::kInvalidArgument)
+          << context << name;
+      EXPECT_EQ(FetchModel(*store, name).status().code(), absl::StatusCode::kInvalidArgument)
+          << context << name;
     }
-    EXPECT_EQ(store->List("../x", 10).status().code(), absl::StatusCode::kInvalidArgument) << context;
+    EXPECT_EQ(store->List("../x", 10, kNoDeadline).status().code(), absl::StatusCode::kInvalidArgument)
+        << context;
   };
   expect_rejected("with lures: ");
   // With the root gone any filesystem access would fail differently.
@@ -153,7 +166,7 @@ TEST_F(LocalDirectoryStoreTest, InvalidNamesAreRejectedBeforeTouchingTheFilesyst
 
 TEST_F(LocalDirectoryStoreTest, FetchDirectoryIsServedInPlaceAndKept) {
   AddDirectoryModel("m");
-  auto artifact = MakeStore()->Fetch("m");
+  auto artifact = FetchModel(*MakeStore(), "m");
   ASSERT_TRUE(artifact.ok()) << artifact.status();
   EXPECT_EQ((*artifact)->dir(), root() / "m");
   artifact->reset();
@@ -162,7 +175,7 @@ TEST_F(LocalDirectoryStoreTest, FetchDirectoryIsServedInPlaceAndKept) {
 
 TEST_F(LocalDirectoryStoreTest, FetchDirectoryWithoutConfigIsFailedPrecondition) {
   WriteFile(root() / "m" / "model.pt", "weights");
-  auto artifact = MakeStore()->Fetch("m");
+  auto artifact = FetchModel(*MakeStore(), "m");
   EXPECT_EQ(artifact.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(artifact.status().message(), HasSubstr("'m'"));
   EXPECT_THAT(artifact.status().message(), HasSubstr("no config.json"));
@@ -171,8 +184,8 @@ TEST_F(LocalDirectoryStoreTest, FetchDirectoryWithoutConfigIsFailedPrecondition)
 TEST_F(LocalDirectoryStoreTest, FetchArchiveUnpacksIntoScratchAndCleansUp) {
   AddArchiveModel("m", R"({"task": "x"})");
   auto store = MakeStore();
-  auto first = store->Fetch("m");
-  auto second = store->Fetch("m");
+  auto first = FetchModel(*store, "m");
+  auto second = FetchModel(*store, "m");
   ASSERT_TRUE(first.ok()) << first.status();
   ASSERT_TRUE(second.ok()) << second.status();
   EXPECT_EQ((*first)->dir().parent_path(), scratch());
@@ -191,26 +204,26 @@ TEST_F(LocalDirectoryStoreTest, FetchArchiveUnpacksIntoScratchAndCleansUp) {
 TEST_F(LocalDirectoryStoreTest, FetchArchiveWithTopLevelFolder) {
   WriteRawTarGz(root() / "m.tar.gz",
                 {RawDirectory("m/"), RawFile("m/config.json", "{}"), RawFile("m/model.pt", "weights")});
-  auto artifact = MakeStore()->Fetch("m");
+  auto artifact = FetchModel(*MakeStore(), "m");
   ASSERT_TRUE(artifact.ok()) << artifact.status();
   EXPECT_THAT(ListDir((*artifact)->dir()), ElementsAre("config.json", "model.pt"));
 }
 
 TEST_F(LocalDirectoryStoreTest, FetchArchiveWithoutConfigIsFailedPreconditionAndCleansUp) {
   WriteRawTarGz(root() / "m.tar.gz", {RawFile("model.pt", "weights")});
-  auto artifact = MakeStore()->Fetch("m");
+  auto artifact = FetchModel(*MakeStore(), "m");
   EXPECT_EQ(artifact.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(ListDir(scratch()), IsEmpty());
 }
 
 TEST_F(LocalDirectoryStoreTest, FetchOfUnknownModelIsNotFound) {
-  EXPECT_EQ(MakeStore()->Fetch("ghost").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(FetchModel(*MakeStore(), "ghost").status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(LocalDirectoryStoreTest, FetchArchiveOverSizeLimitIsDataLoss) {
   WriteRawTarGz(root() / "m.tar.gz", {RawFile("config.json", std::string(100, ' '))});
   options_.max_unpacked_bytes = 99;
-  auto artifact = MakeStore()->Fetch("m");
+  auto artifact = FetchModel(*MakeStore(), "m");
   EXPECT_EQ(artifact.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(ListDir(scratch()), IsEmpty());
 }
@@ -231,7 +244,7 @@ TEST_P(BadArchiveTest, IsDataLossAndLeavesScratchEmpty) {
   const fs::path archive = root() / "m.tar.gz";
   WriteRawTarGz(archive, GetParam().entries);
   if (GetParam().truncate) fs::resize_file(archive, fs::file_size(archive) / 2);
-  auto artifact = MakeStore()->Fetch("m");
+  auto artifact = FetchModel(*MakeStore(), "m");
   EXPECT_EQ(artifact.status().code(), absl::StatusCode::kDataLoss) << artifact.status();
   EXPECT_THAT(artifact.status().message(), HasSubstr(GetParam().message));
   EXPECT_THAT(ListDir(scratch()), IsEmpty());
@@ -266,7 +279,7 @@ std::vector<std::string> ListAll(const ModelStore& store, int page_size, int* pa
   std::string token;
   *pages = 0;
   do {
-    auto page = store.List(token, page_size);
+    auto page = store.List(token, page_size, kNoDeadline);
     EXPECT_TRUE(page.ok()) << page.status();
     if (!page.ok() || ++*pages > 10000) break;
     names.insert(names.end(), page->names.begin(), page->names.end());
@@ -288,7 +301,7 @@ TEST_F(LocalDirectoryStoreTest, PaginationReturnsEveryNameOnceInOrder) {
   EXPECT_EQ(ListAll(*store, 7, &pages), expected);
   EXPECT_EQ(pages, 358);
 
-  auto last = store->List("tenant-01999", 1000);
+  auto last = store->List("tenant-01999", 1000, kNoDeadline);
   ASSERT_TRUE(last.ok());
   EXPECT_EQ(last->names.size(), 500u);
   EXPECT_EQ(last->next_page_token, "");
@@ -297,9 +310,9 @@ TEST_F(LocalDirectoryStoreTest, PaginationReturnsEveryNameOnceInOrder) {
 TEST_F(LocalDirectoryStoreTest, PageSizeIsClampedToOneThousand) {
   for (int i = 0; i < 1001; ++i) fs::create_directory(root() / absl::StrFormat("m%04d", i));
   auto store = MakeStore();
-  EXPECT_EQ(store->List("", 0)->names, std::vector<std::string>{"m0000"});
-  EXPECT_EQ(store->List("", -3)->names.size(), 1u);
-  auto big = store->List("", 5000);
+  EXPECT_EQ(store->List("", 0, kNoDeadline)->names, std::vector<std::string>{"m0000"});
+  EXPECT_EQ(store->List("", -3, kNoDeadline)->names.size(), 1u);
+  auto big = store->List("", 5000, kNoDeadline);
   EXPECT_EQ(big->names.size(), 1000u);
   EXPECT_EQ(big->next_page_token, "m0999");
 }
@@ -307,8 +320,8 @@ TEST_F(LocalDirectoryStoreTest, PageSizeIsClampedToOneThousand) {
 TEST_F(LocalDirectoryStoreTest, PageTokenNeedNotBeAModelOfTheStore) {
   for (const char* name : {"a", "c", "e"}) AddDirectoryModel(name);
   auto store = MakeStore();
-  EXPECT_THAT(store->List("b", 10)->names, ElementsAre("c", "e"));
-  auto past_end = store->List("z", 10);
+  EXPECT_THAT(store->List("b", 10, kNoDeadline)->names, ElementsAre("c", "e"));
+  auto past_end = store->List("z", 10, kNoDeadline);
   EXPECT_THAT(past_end->names, IsEmpty());
   EXPECT_EQ(past_end->next_page_token, "");
 }
@@ -324,7 +337,7 @@ TEST_F(LocalDirectoryStoreTest, ListSkipsEntriesThatAreNotModels) {
   WriteFile(root() / "d.tar.gz.tmp-abc123", "half written");
   WriteFile(root() / ".tar.gz", "no name");
   WriteFile(root() / "e.zip", "x");
-  EXPECT_THAT(MakeStore()->List("", 100)->names, ElementsAre("a", "b", "c"));
+  EXPECT_THAT(MakeStore()->List("", 100, kNoDeadline)->names, ElementsAre("a", "b", "c"));
 }
 
 TEST_F(LocalDirectoryStoreTest, ListPicksUpModelsAddedAfterTheFirstListing) {
@@ -332,39 +345,39 @@ TEST_F(LocalDirectoryStoreTest, ListPicksUpModelsAddedAfterTheFirstListing) {
   AddDirectoryModel("a");
   fs::last_write_time(root(), fs::last_write_time(root()) - std::chrono::hours(1));
   auto store = MakeStore();
-  EXPECT_THAT(store->List("", 10)->names, ElementsAre("a"));
+  EXPECT_THAT(store->List("", 10, kNoDeadline)->names, ElementsAre("a"));
   AddDirectoryModel("b");
   AddArchiveModel("c");
-  EXPECT_THAT(store->List("", 10)->names, ElementsAre("a", "b", "c"));
+  EXPECT_THAT(store->List("", 10, kNoDeadline)->names, ElementsAre("a", "b", "c"));
 }
 
 TEST_F(LocalDirectoryStoreTest, IndexIsReusedWhileRootMtimeIsUnchanged) {
   options_.index_max_age = absl::InfiniteDuration();
   AddDirectoryModel("a");
   auto store = MakeStore();
-  EXPECT_THAT(store->List("", 10)->names, ElementsAre("a"));
+  EXPECT_THAT(store->List("", 10, kNoDeadline)->names, ElementsAre("a"));
   const auto mtime = fs::last_write_time(root());
   AddDirectoryModel("b");
   fs::last_write_time(root(), mtime);  // as if "b" came in the same mtime tick
-  EXPECT_THAT(store->List("", 10)->names, ElementsAre("a"));
+  EXPECT_THAT(store->List("", 10, kNoDeadline)->names, ElementsAre("a"));
 }
 
 TEST_F(LocalDirectoryStoreTest, IndexMaxAgeCatchesChangesWithinOneMtimeTick) {
   options_.index_max_age = absl::Milliseconds(50);
   AddDirectoryModel("a");
   auto store = MakeStore();
-  EXPECT_THAT(store->List("", 10)->names, ElementsAre("a"));
+  EXPECT_THAT(store->List("", 10, kNoDeadline)->names, ElementsAre("a"));
   const auto mtime = fs::last_write_time(root());
   AddDirectoryModel("b");
   fs::last_write_time(root(), mtime);
   std::this_thread::sleep_for(std::chrono::milliseconds(80));
-  EXPECT_THAT(store->List("", 10)->names, ElementsAre("a", "b"));
+  EXPECT_THAT(store->List("", 10, kNoDeadline)->names, ElementsAre("a", "b"));
 }
 
 TEST_F(LocalDirectoryStoreTest, ListOfVanishedRootIsUnavailable) {
   auto store = MakeStore();
   fs::remove_all(root());
-  EXPECT_EQ(store->List("", 10).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store->List("", 10, kNoDeadline).status().code(), absl::StatusCode::kUnavailable);
 }
 
 TEST_F(LocalDirectoryStoreTest, ConcurrentListsAndFetchesAgree) {
@@ -377,14 +390,65 @@ TEST_F(LocalDirectoryStoreTest, ConcurrentListsAndFetchesAgree) {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < 20; ++i) {
-        auto page = store->List("", 1000);
-        auto artifact = store->Fetch("packed");
+        auto page = store->List("", 1000, kNoDeadline);
+        auto artifact = FetchModel(*store, "packed");
         if (!page.ok() || page->names.size() != 51 || !artifact.ok()) ++failures;
       }
     });
   }
   for (auto& thread : threads) thread.join();
   EXPECT_EQ(failures.load(), 0);
+  EXPECT_THAT(ListDir(scratch()), IsEmpty());
+}
+
+TEST_F(LocalDirectoryStoreTest, LocateFindsTheFormAndSizeOnceAndFetchUsesIt) {
+  AddArchiveModel("m");
+  auto store = MakeStore();
+  auto source = store->Locate("m", kNoDeadline);
+  ASSERT_TRUE(source.ok()) << source.status();
+  EXPECT_EQ((*source)->info().name, "m");
+  EXPECT_EQ((*source)->info().bytes, static_cast<int64_t>(fs::file_size(root() / "m.tar.gz")));
+  EXPECT_EQ((*source)->info().version, "");
+  auto artifact = (*source)->Fetch(kNoDeadline);
+  ASSERT_TRUE(artifact.ok()) << artifact.status();
+  EXPECT_EQ(ReadFile((*artifact)->dir() / "model.pt"), "weights");
+}
+
+TEST_F(LocalDirectoryStoreTest, ModelRemovedBetweenLocateAndFetchIsNotFound) {
+  AddDirectoryModel("m");
+  auto store = MakeStore();
+  auto source = store->Locate("m", kNoDeadline);
+  ASSERT_TRUE(source.ok()) << source.status();
+  fs::remove_all(root() / "m");
+  EXPECT_EQ((*source)->Fetch(kNoDeadline).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(LocalDirectoryStoreTest, ExpiredDeadlineStopsEveryCall) {
+  AddDirectoryModel("m");
+  auto store = MakeStore();
+  const CallContext expired{Deadline::In(std::chrono::seconds(-1)), nullptr};
+  auto located = store->Locate("m", expired);
+  EXPECT_EQ(located.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_THAT(located.status().message(), HasSubstr("locating model 'm'"));
+  EXPECT_EQ(store->List("", 10, expired).status().code(), absl::StatusCode::kDeadlineExceeded);
+  auto source = store->Locate("m", kNoDeadline);
+  ASSERT_TRUE(source.ok());
+  EXPECT_EQ((*source)->Fetch(expired).status().code(), absl::StatusCode::kDeadlineExceeded);
+}
+
+TEST_F(LocalDirectoryStoreTest, CancelledUnpackStopsAndLeavesNothingBehind) {
+  std::vector<RawEntry> entries = {RawFile("config.json", "{}")};
+  for (int i = 0; i < 20; ++i) entries.push_back(RawFile(absl::StrFormat("part-%02d", i), "x"));
+  WriteRawTarGz(root() / "m.tar.gz", entries);
+  auto store = MakeStore();
+  auto cancellation = std::make_shared<Cancellation>();
+  const CallContext call{Deadline::Never(), cancellation};
+  auto source = store->Locate("m", call);
+  ASSERT_TRUE(source.ok()) << source.status();
+  cancellation->Cancel(absl::DeadlineExceededError("load of model 'm' timed out"));
+  auto artifact = (*source)->Fetch(call);
+  EXPECT_EQ(artifact.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_THAT(artifact.status().message(), HasSubstr("load of model 'm' timed out"));
   EXPECT_THAT(ListDir(scratch()), IsEmpty());
 }
 

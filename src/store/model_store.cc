@@ -21,6 +21,12 @@ LocalArtifact::~LocalArtifact() {
   }
 }
 
+absl::StatusOr<ArtifactInfo> ModelStore::Stat(std::string_view name, const CallContext& call) const {
+  absl::StatusOr<std::unique_ptr<ArtifactSource>> source = Locate(name, call);
+  if (!source.ok()) return source.status();
+  return (*source)->info();
+}
+
 absl::Status ValidatePageToken(std::string_view page_token) {
   if (page_token.empty()) return absl::OkStatus();
   const absl::Status valid = ValidateModelName(page_token);
@@ -31,8 +37,9 @@ absl::Status ValidatePageToken(std::string_view page_token) {
 ModelListPage PageOfSortedNames(const std::vector<std::string>& sorted_names, std::string_view page_token,
                                 int page_size, int max_page_size) {
   const size_t limit = static_cast<size_t>(std::clamp(page_size, 1, max_page_size));
-  const auto begin = page_token.empty() ? sorted_names.begin()
-                                        : std::upper_bound(sorted_names.begin(), sorted_names.end(), page_token);
+  const auto begin = page_token.empty()
+                         ? sorted_names.begin()
+                         : std::upper_bound(sorted_names.begin(), sorted_names.end(), page_token);
   const size_t remaining = static_cast<size_t>(sorted_names.end() - begin);
   const size_t count = std::min(limit, remaining);
   ModelListPage page;

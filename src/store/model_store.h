@@ -1,6 +1,15 @@
 // Where model artifacts live. A store answers three questions: which models
-// exist (paginated), how big one is, and "give me a local directory holding
-// this model's files" (Fetch).
+// exist (paginated), where one model's artifact is (Locate: its size, its
+// version, and how to get it), and "give me a local directory holding these
+// files" (ArtifactSource::Fetch, from what Locate found, without asking the
+// store again where the artifact is).
+//
+// One load is one Locate and one Fetch: a cold load from S3 makes one HEAD
+// (archive) or one listing (directory form), never a second lookup.
+//
+// Every call takes a CallContext (common/call_context.h): a store call stops
+// with DeadlineExceeded when the deadline passes, or with the cancellation's
+// reason when it is cancelled, instead of holding its thread.
 //
 // Implementations are thread-safe. Every call validates the model name before
 // it touches a path or a key (common/model_name.h).
@@ -14,6 +23,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/call_context.h"
 
 namespace modelmux {
 
@@ -52,6 +62,28 @@ class LocalArtifact {
   std::string version_;
 };
 
+// One located artifact: what the store found for a model (info) and how to
+// bring exactly that artifact to local disk (Fetch). Made by
+// ModelStore::Locate; one per load.
+//
+// Not thread-safe (one load uses it). REQUIRES: the store that made it
+// outlives it.
+class ArtifactSource {
+ public:
+  virtual ~ArtifactSource() = default;
+
+  // Name, size (the load's memory estimate) and version, as located.
+  virtual const ArtifactInfo& info() const = 0;
+
+  // The located artifact as a local directory. Its version() is the version of
+  // the files handed out, which can be newer than info().version when the
+  // object changed between Locate and Fetch. Errors: NotFound (deleted since
+  // Locate), FailedPrecondition (no config.json), DataLoss (corrupt),
+  // Unavailable (store unreachable), DeadlineExceeded or the cancellation's
+  // reason (`call` stopped it).
+  virtual absl::StatusOr<std::unique_ptr<LocalArtifact>> Fetch(const CallContext& call) = 0;
+};
+
 class ModelStore {
  public:
   virtual ~ModelStore() = default;
@@ -59,16 +91,20 @@ class ModelStore {
   // Human-readable location, for logs and /v2 metadata ("/srv/models").
   virtual std::string Describe() const = 0;
 
-  // NotFound when no artifact of that name exists; InvalidArgument for a bad name;
-  // Unavailable when the store cannot be reached.
-  virtual absl::StatusOr<ArtifactInfo> Stat(std::string_view name) const = 0;
+  // Finds `name`'s artifact. NotFound when no artifact of that name exists;
+  // InvalidArgument for a bad name; Unavailable when the store cannot be
+  // reached; DeadlineExceeded (or the cancellation's reason) when `call`
+  // stopped it.
+  virtual absl::StatusOr<std::unique_ptr<ArtifactSource>> Locate(std::string_view name,
+                                                                 const CallContext& call) const = 0;
+
+  // Locate(name, call)->info(): size and version without fetching.
+  absl::StatusOr<ArtifactInfo> Stat(std::string_view name, const CallContext& call) const;
 
   // Up to `page_size` names greater than `page_token` (the last name of the
   // previous page; empty for the first page), in ascending order.
-  virtual absl::StatusOr<ModelListPage> List(std::string_view page_token, int page_size) const = 0;
-
-  // Makes the artifact available as a local directory.
-  virtual absl::StatusOr<std::unique_ptr<LocalArtifact>> Fetch(std::string_view name) const = 0;
+  virtual absl::StatusOr<ModelListPage> List(std::string_view page_token, int page_size,
+                                             const CallContext& call) const = 0;
 };
 
 // Checks a List page token: empty, or a valid model name (InvalidArgument).

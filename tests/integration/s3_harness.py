@@ -187,13 +187,16 @@ def signed_request(endpoint, method, path, body):
 
 class FaultyProxy:
     """An HTTP proxy in front of s3rver that damages chosen GET responses:
-    fail_next(key, "truncate" | "corrupt", times). A truncated body is cut in
-    half under the full Content-Length; a corrupt one has a byte flipped."""
+    fail_next(key, "truncate" | "corrupt" | "stall", times). A truncated body
+    is cut in half under the full Content-Length; a corrupt one has a byte
+    flipped; a stalled one sends half its body, then nothing more until the
+    proxy stops."""
 
     def __init__(self, upstream_port):
         self.upstream_port = upstream_port
         self.faults = {}  # key -> [mode, remaining]
         self.lock = threading.Lock()
+        self.stopping = threading.Event()
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -230,9 +233,11 @@ class FaultyProxy:
                 self.end_headers()
                 if not send_body:
                     return
-                if mode == "truncate":
+                if mode in ("truncate", "stall"):
                     self.wfile.write(body[: len(body) // 2])
                     self.wfile.flush()
+                    if mode == "stall":
+                        proxy.stopping.wait()
                     self.close_connection = True
                     return
                 self.wfile.write(body)
@@ -264,6 +269,7 @@ class FaultyProxy:
             return fault[0]
 
     def stop(self):
+        self.stopping.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 

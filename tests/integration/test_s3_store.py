@@ -6,7 +6,9 @@ outage leaves loaded models serving and gives cold ones a clear 503; a
 truncated or corrupt download is rejected, never cached, and retried."""
 
 import os
+import socket
 import threading
+import time
 
 import harness
 import s3_harness
@@ -61,6 +63,10 @@ class S3StoreTest(S3TestCase):
             status, _, body = s.request("POST", "/models/no-such-model/invoke", {"text": "hi"})
             self.assertEqual(status, 404, body)
             assert_error_json(self, body, "no-such-model", "s3://models/e2e")
+        # One lookup per cold load: each archive was asked for once, its GET
+        # used what that HEAD found.
+        for t in names:
+            self.assertEqual(len(self.s3.requests("HEAD", f"e2e/{t}.tar.gz")), 1, t)
         listing = [r for r in self.s3.requests("GET") if r[1] == f"/{s3_harness.BUCKET}/"]
         self.assertGreaterEqual(len(listing), 3)
 
@@ -193,6 +199,96 @@ class S3StoreTest(S3TestCase):
                 self.assertEqual(cache_entries(cache), sorted([good, bad]))
         finally:
             proxy.stop()
+
+    def test_stalled_download_is_cut_by_the_low_speed_limit_and_retried(self):
+        t = harness.tenants()[10]
+        answers, _ = self.reference([t])
+        self.upload_tenant("stall", t, t)
+        proxy = s3_harness.FaultyProxy(self.s3.port)
+        cache = self.temp_dir("cache")
+        try:
+            with self.server("stall", "--s3-low-speed-time", "1", "--disk-cache", cache,
+                             endpoint=proxy.endpoint) as s:
+                proxy.fail_next(f"stall/{t}.tar.gz", "stall")
+                self.assertEqual(s.invoke(t, harness.ticket_text(t)), answers[t])
+                self.assertEqual(self.s3.gets(f"stall/{t}.tar.gz"), 2)  # the stalled one, then a whole one
+                errors = harness.metric_samples(s.metrics(), "modelmux_store_errors_total")
+                self.assertIn(('{kind="slow"}', 1.0), errors)
+                self.assertEqual(cache_entries(cache), [t])
+        finally:
+            proxy.stop()
+
+    def test_hung_store_load_is_abandoned_at_the_load_timeout(self):
+        hole = BlackHole()
+        try:
+            with self.server("hung", "--load-timeout", "2", "--failure-backoff", "60000",
+                             endpoint=hole.endpoint) as s:
+                answer = {}
+
+                def invoke():
+                    start = time.monotonic()
+                    answer["reply"] = s.request("POST", "/models/cold-m/invoke", {"text": "hello"})
+                    answer["seconds"] = time.monotonic() - start
+
+                caller = threading.Thread(target=invoke)
+                caller.start()
+                time.sleep(0.5)
+                self.assertEqual(s.status("GET", "/ping"), 200)  # the instance stays alive meanwhile
+                caller.join(30)
+                self.assertFalse(caller.is_alive(), "the invoke was never answered")
+                status, _, body = answer["reply"]
+                self.assertIn(status, (503, 504), body)
+                assert_error_json(self, body, "cold-m", "load timeout (2 s)")
+                self.assertLess(answer["seconds"], 10)  # a bound on a hang, not a performance figure
+                # During the back-off the reason is answered at once.
+                status, _, body = s.request("POST", "/models/cold-m/invoke", {"text": "hello"})
+                self.assertIn(status, (503, 504), body)
+                assert_error_json(self, body, "load timeout")
+
+
+                def stopped_requests():
+                    errors = dict(harness.metric_samples(s.metrics(), "modelmux_store_errors_total"))
+                    return errors.get('{kind="cancelled"}', 0) + errors.get('{kind="deadline"}', 0)
+
+                # The HEAD in flight is aborted too (within curl's progress interval).
+                s.wait_until(lambda: stopped_requests() >= 1, 10, "the abandoned HEAD to stop")
+            self.assertEqual(s.returncode, 0)  # the HEAD was aborted: nothing stuck at shutdown
+        finally:
+            hole.stop()
+
+
+class BlackHole:
+    """A TCP endpoint that accepts connections and never answers."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind((harness.LOOPBACK, 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.held = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    @property
+    def endpoint(self):
+        return f"http://{harness.LOOPBACK}:{self.port}"
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.held.append(conn)
+
+    def stop(self):
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept
+        except OSError:
+            pass
+        self.sock.close()
+        for conn in self.held:
+            conn.close()
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <fstream>
 #include <vector>
 
@@ -101,9 +102,7 @@ absl::StatusOr<Trace> ParseAzureFunctionsTrace(std::istream& in, const AzureTrac
                                          Field(fields, columns->function));
     trace.models.push_back(MakeModel(absl::StrCat("fn-", model), key, options.catalog));
   }
-  std::sort(trace.requests.begin(), trace.requests.end(), [](const Request& a, const Request& b) {
-    return a.time != b.time ? a.time < b.time : a.model < b.model;
-  });
+  SortByTime(trace.requests);
   return trace;
 }
 
@@ -111,6 +110,28 @@ absl::StatusOr<Trace> ReadAzureFunctionsTrace(const std::string& path, const Azu
   std::ifstream in(path);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot open Azure Functions trace '", path, "'"));
   return ParseAzureFunctionsTrace(in, options);
+}
+
+void WriteAzureFunctionsTrace(const Trace& trace, int day, std::ostream& out) {
+  constexpr int kMinutes = 1440;
+  const double start = day * 86400.0;
+  std::vector<std::vector<int32_t>> counts(trace.models.size());
+  for (const Request& r : trace.requests) {
+    const auto minute = static_cast<int64_t>(std::floor((r.time - start) / 60.0));
+    if (minute < 0 || minute >= kMinutes) continue;
+    if (counts[r.model].empty()) counts[r.model].assign(kMinutes, 0);
+    ++counts[r.model][minute];
+  }
+  out << "HashOwner,HashApp,HashFunction,Trigger";
+  for (int m = 1; m <= kMinutes; ++m) out << ',' << m;
+  out << '\n';
+  for (size_t i = 0; i < counts.size(); ++i) {
+    if (counts[i].empty()) continue;
+    const std::string& name = trace.models[i].name;
+    out << "owner-" << name << ",app-" << name << ',' << name << ",http";
+    for (int32_t c : counts[i]) out << ',' << c;
+    out << '\n';
+  }
 }
 
 }  // namespace modelmux::sim

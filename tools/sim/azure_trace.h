@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <istream>
+#include <ostream>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -30,5 +31,11 @@ struct AzureTraceOptions {
 
 absl::StatusOr<Trace> ParseAzureFunctionsTrace(std::istream& in, const AzureTraceOptions& options);
 absl::StatusOr<Trace> ReadAzureFunctionsTrace(const std::string& path, const AzureTraceOptions& options);
+
+// Writes day `day` (from 0) of `trace` in that layout: the header
+// HashOwner,HashApp,HashFunction,Trigger,1..1440 and one row per model with a
+// request that day, its hashes derived from the model name (Trigger "http").
+// Each request counts in the minute it falls in.
+void WriteAzureFunctionsTrace(const Trace& trace, int day, std::ostream& out);
 
 }  // namespace modelmux::sim

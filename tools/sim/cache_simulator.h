@@ -27,7 +27,7 @@
 #include <cstdint>
 #include <string>
 
-#include "registry/eviction_policy.h"
+#include "eviction/eviction_policy.h"
 #include "sim/trace.h"
 
 namespace modelmux::sim {
@@ -39,6 +39,14 @@ struct SimResult {
   int64_t bytes_loaded = 0;
   double cold_start_seconds = 0;  // sum of the load times of the misses
   double scan_retention = -1;     // ScanRetentionMeter::Retention()
+  // Only with prewarming (prewarm_simulator.h); cold_start_seconds includes
+  // late and interference seconds.
+  int64_t prewarm_loads = 0;
+  int64_t prewarm_hits = 0;    // first request found the prewarmed model ready
+  int64_t prewarm_late = 0;    // first request came while it was still loading
+  int64_t prewarm_wasted = 0;  // evicted before any request, or unused at the end
+  double late_seconds = 0;          // waits of late requests
+  double interference_seconds = 0;  // demand loads waiting behind prewarms
 
   double MissRatio() const {
     return requests == 0 ? 0.0 : static_cast<double>(misses) / static_cast<double>(requests);

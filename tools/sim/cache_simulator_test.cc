@@ -3,8 +3,8 @@
 #include <string>
 #include <vector>
 
+#include "eviction/policy_factory.h"
 #include "gtest/gtest.h"
-#include "registry/policy_factory.h"
 #include "sim/model_catalog.h"
 #include "sim/trace_generators.h"
 

@@ -15,13 +15,19 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_join.h"
 #include "common/byte_size.h"
-#include "registry/policy_factory.h"
+#include "eviction/policy_factory.h"
 #include "sim/azure_trace.h"
 #include "sim/suite.h"
 #include "sim/trace_generators.h"
 
 namespace modelmux::sim {
 namespace {
+
+PrewarmSuiteOptions DefaultPrewarmSuite() {
+  PrewarmSuiteOptions p;
+  p.policies = {"lru", std::string(kDefaultEvictionPolicy)};
+  return p;
+}
 
 struct Flags {
   std::vector<std::string> traces = SyntheticTraceNames();
@@ -38,7 +44,38 @@ struct Flags {
   std::string csv;
   std::string markdown;
   std::string summary_policy = std::string(kDefaultEvictionPolicy);
+  bool prewarm = false;
+  PrewarmSuiteOptions prewarm_suite = DefaultPrewarmSuite();
+  std::string write_azure;
+  int write_azure_day = 1;
 };
+
+void AddPrewarmFlags(CLI::App& app, Flags& f) {
+  PrewarmOptions& p = f.prewarm_suite.sim.prewarm;
+  app.add_flag("--prewarm", f.prewarm, "Also run --prewarm-policies with predictive prewarming");
+  app.add_option("--prewarm-policies", f.prewarm_suite.policies, "Policies to run with prewarming")
+      ->delimiter(',')
+      ->capture_default_str();
+  app.add_option("--prewarm-bytes-fraction", f.prewarm_suite.bytes_fraction,
+                 "Prewarmed, not yet used models may hold this fraction of the budget")
+      ->capture_default_str();
+  app.add_option("--prewarm-loads-per-minute", p.max_loads_per_minute, "Prewarm loads per minute at most")
+      ->capture_default_str();
+  app.add_option("--prewarm-lead", p.lead_seconds, "Prewarm this many seconds (+ 2 x the load time) early")
+      ->capture_default_str();
+  app.add_option("--load-slots", f.prewarm_suite.sim.load_slots, "Concurrent loads (prewarming runs)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  app.add_option("--timer-share", f.trace.timer_share, "periodic trace: share of timer-triggered tenants")
+      ->capture_default_str();
+  app.add_option("--nightly-share", f.trace.nightly_share, "periodic trace: share of nightly-job tenants")
+      ->capture_default_str();
+  app.add_option("--write-azure", f.write_azure,
+                 "Write each synthetic trace's day --write-azure-day in the Azure Functions 2019 format to "
+                 "FILE-<trace>.csv, and run nothing");
+  app.add_option("--write-azure-day", f.write_azure_day, "Day (from 0) written by --write-azure")
+      ->capture_default_str();
+}
 
 void AddFlags(CLI::App& app, Flags& f) {
   app.add_option("--traces", f.traces, "Synthetic traces to run (comma-separated; \"\" for none)")
@@ -71,6 +108,7 @@ void AddFlags(CLI::App& app, Flags& f) {
   app.add_option("--markdown", f.markdown, "Write the result and target tables as Markdown to this file");
   app.add_option("--summary-policy", f.summary_policy, "Policy the target summary is about")
       ->capture_default_str();
+  AddPrewarmFlags(app, f);
 }
 
 absl::StatusOr<CatalogOptions> Catalog(const Flags& f) {
@@ -88,7 +126,8 @@ absl::StatusOr<std::vector<SuiteRow>> RunAll(const Flags& f, const CatalogOption
   std::vector<SuiteRow> rows;
   auto run = [&](const Trace& trace) -> absl::Status {
     const auto start = std::chrono::steady_clock::now();
-    absl::StatusOr<std::vector<SuiteRow>> got = RunTrace(trace, f.policies, f.budgets);
+    absl::StatusOr<std::vector<SuiteRow>> got =
+        RunTrace(trace, f.policies, f.budgets, f.prewarm ? f.prewarm_suite : PrewarmSuiteOptions{});
     if (!got.ok()) return got.status();
     rows.insert(rows.end(), got->begin(), got->end());
     std::fprintf(stderr, "modelmux-sim: %-8s %zu models, %zu requests, %s: %.1f s\n", trace.name.c_str(),
@@ -123,10 +162,37 @@ void Report(const Flags& f, const CatalogOptions& catalog, const std::vector<Sui
         << "), cold-start seconds:\n\n";
     WriteTargetSummary(rows, f.traces, f.summary_policy, "lru", out);
   }
+  if (f.prewarm) {
+    out << "\nPrewarming (issue 16): " << f.prewarm_suite.bytes_fraction
+        << " of the budget for prewarmed models, at most "
+        << f.prewarm_suite.sim.prewarm.max_loads_per_minute << " prewarm loads a minute, "
+        << f.prewarm_suite.sim.load_slots << " load slots\n\n";
+    WritePrewarmTables(rows, out);
+  }
+}
+
+// Writes each synthetic trace's chosen day as an Azure Functions CSV.
+absl::Status WriteAzure(const Flags& f, const CatalogOptions& catalog) {
+  for (const std::string& name : f.traces) {
+    absl::StatusOr<Trace> trace = GenerateTrace(name, MakeCatalog(f.models, catalog), f.trace);
+    if (!trace.ok()) return trace.status();
+    const std::string path = f.write_azure + "-" + name + ".csv";
+    std::ofstream out(path);
+    if (!out) return absl::NotFoundError("cannot write " + path);
+    WriteAzureFunctionsTrace(*trace, f.write_azure_day, out);
+    if (!out.flush()) return absl::DataLossError("cannot write " + path);
+    std::fprintf(stderr, "modelmux-sim: wrote %s\n", path.c_str());
+  }
+  return absl::OkStatus();
 }
 
 int Run(const Flags& f) {
   absl::StatusOr<CatalogOptions> catalog = Catalog(f);
+  if (catalog.ok() && !f.write_azure.empty()) {
+    absl::Status s = WriteAzure(f, *catalog);
+    if (!s.ok()) std::fprintf(stderr, "modelmux-sim: %s\n", std::string(s.message()).c_str());
+    return s.ok() ? 0 : 1;
+  }
   absl::StatusOr<std::vector<SuiteRow>> rows = catalog.ok() ? RunAll(f, *catalog) : catalog.status();
   if (!rows.ok()) {
     std::fprintf(stderr, "modelmux-sim: %s\n", std::string(rows.status().message()).c_str());

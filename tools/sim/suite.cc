@@ -6,10 +6,12 @@
 #include <utility>
 
 #include "absl/strings/str_format.h"
-#include "registry/policy_factory.h"
+#include "eviction/policy_factory.h"
 
 namespace modelmux::sim {
 namespace {
+
+constexpr std::string_view kPrewarmSuffix = "+prewarm";
 
 const SuiteRow* Find(const std::vector<SuiteRow>& rows, const SuiteRow& like, std::string_view policy) {
   for (const SuiteRow& r : rows) {
@@ -19,6 +21,8 @@ const SuiteRow* Find(const std::vector<SuiteRow>& rows, const SuiteRow& like, st
   }
   return nullptr;
 }
+
+bool IsPrewarm(const SuiteRow& r) { return r.result.policy.ends_with(kPrewarmSuffix); }
 
 double Ratio(double a, double b) { return b > 0 ? a / b : (a > 0 ? INFINITY : 1.0); }
 
@@ -30,7 +34,8 @@ std::string RatioText(const SuiteRow* row, const SuiteRow* base) {
 }  // namespace
 
 absl::StatusOr<std::vector<SuiteRow>> RunTrace(const Trace& trace, const std::vector<std::string>& policies,
-                                               const std::vector<double>& budget_fractions) {
+                                               const std::vector<double>& budget_fractions,
+                                               const PrewarmSuiteOptions& prewarm) {
   std::vector<SuiteRow> rows;
   const int64_t total = trace.TotalModelBytes();
   for (double fraction : budget_fractions) {
@@ -42,18 +47,36 @@ absl::StatusOr<std::vector<SuiteRow>> RunTrace(const Trace& trace, const std::ve
     }
     rows.push_back(SuiteRow{trace.name, fraction, budget, SimulatePopularityOracle(trace, budget)});
     rows.push_back(SuiteRow{trace.name, fraction, budget, SimulateOfflineReference(trace, budget)});
+    for (const std::string& name : prewarm.policies) {
+      absl::StatusOr<std::unique_ptr<EvictionPolicy>> policy = NewEvictionPolicy(name);
+      if (!policy.ok()) return policy.status();
+      PrewarmSimOptions options = prewarm.sim;
+      options.prewarm.max_bytes = static_cast<int64_t>(prewarm.bytes_fraction * static_cast<double>(budget));
+      rows.push_back(
+          SuiteRow{trace.name, fraction, budget, SimulateWithPrewarm(trace, budget, **policy, options)});
+    }
   }
   return rows;
 }
 
 void WriteCsv(const std::vector<SuiteRow>& rows, std::ostream& out) {
+  const bool prewarm = std::any_of(rows.begin(), rows.end(), [](const SuiteRow& r) { return IsPrewarm(r); });
   out << "trace,budget_fraction,budget_bytes,policy,requests,misses,miss_ratio,bytes_loaded,"
-         "cold_start_seconds,scan_retention\n";
+         "cold_start_seconds,scan_retention"
+      << (prewarm
+              ? ",prewarm_loads,prewarm_hits,prewarm_late,prewarm_wasted,late_seconds,interference_seconds"
+              : "")
+      << "\n";
   for (const SuiteRow& r : rows) {
     const SimResult& s = r.result;
-    out << absl::StrFormat("%s,%.4f,%d,%s,%d,%d,%.6f,%d,%.3f,%.4f\n", r.trace, r.budget_fraction,
+    out << absl::StrFormat("%s,%.4f,%d,%s,%d,%d,%.6f,%d,%.3f,%.4f", r.trace, r.budget_fraction,
                            r.budget_bytes, s.policy, s.requests, s.misses, s.MissRatio(), s.bytes_loaded,
                            s.cold_start_seconds, s.scan_retention);
+    if (prewarm) {
+      out << absl::StrFormat(",%d,%d,%d,%d,%.3f,%.3f", s.prewarm_loads, s.prewarm_hits, s.prewarm_late,
+                             s.prewarm_wasted, s.late_seconds, s.interference_seconds);
+    }
+    out << "\n";
   }
 }
 
@@ -102,6 +125,42 @@ void WriteTargetSummary(const std::vector<SuiteRow>& rows, const std::vector<std
   for (const auto& [fraction, s] : by_budget) {
     out << absl::StrFormat("| %.0f%% | %.3f | %.3f | %.3f (%s) |\n", 100 * fraction, s.vs_baseline / s.n,
                            s.vs_offline / s.n, s.worst, s.worst_trace);
+  }
+}
+
+void WritePrewarmTables(const std::vector<SuiteRow>& rows, std::ostream& out) {
+  out << "| trace | budget | policy | misses | cold-start s | vs without prewarm | vs lru | vs offline | "
+         "prewarm loads | hits | late | wasted | late s | interference s |\n";
+  out << "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+         "|\n";
+  for (const SuiteRow& r : rows) {
+    if (!IsPrewarm(r)) continue;
+    const SimResult& s = r.result;
+    const std::string base(std::string_view(s.policy).substr(0, s.policy.size() - kPrewarmSuffix.size()));
+    out << absl::StrFormat(
+        "| %s | %.0f%% | %s | %d | %.0f | %s | %s | %s | %d | %d | %d | %d (%.0f%%) | %.0f | %.0f |\n",
+        r.trace, 100 * r.budget_fraction, s.policy, s.misses, s.cold_start_seconds,
+        RatioText(&r, Find(rows, r, base)), RatioText(&r, Find(rows, r, "lru")),
+        RatioText(&r, Find(rows, r, kOfflineReferenceName)), s.prewarm_loads, s.prewarm_hits, s.prewarm_late,
+        s.prewarm_wasted, 100 * Ratio(s.prewarm_wasted, s.prewarm_loads), s.late_seconds,
+        s.interference_seconds);
+  }
+  const std::string def = std::string(kDefaultEvictionPolicy) + std::string(kPrewarmSuffix);
+  out << "\nTargets of issue 16 per trace (" << def << " against " << kDefaultEvictionPolicy
+      << " alone: cold-start ratio <= 0.60, wasted <= 25% of prewarm loads, never worse):\n\n";
+  out << "| trace | budget | cold-start ratio | <= 0.6 | wasted / prewarm loads | wasted <= 25% | worse by "
+         "|\n";
+  out << "| --- | ---: | ---: | --- | ---: | --- | ---: |\n";
+  for (const SuiteRow& r : rows) {
+    if (r.result.policy != def) continue;
+    const SuiteRow* base = Find(rows, r, kDefaultEvictionPolicy);
+    if (base == nullptr) continue;
+    const double ratio = Ratio(r.result.cold_start_seconds, base->result.cold_start_seconds);
+    const double wasted = Ratio(r.result.prewarm_wasted, r.result.prewarm_loads);
+    out << absl::StrFormat("| %s | %.0f%% | %.4f | %s | %d / %d (%.1f%%) | %s | %.2f%% |\n", r.trace,
+                           100 * r.budget_fraction, ratio, ratio <= 0.6 ? "met" : "not met",
+                           r.result.prewarm_wasted, r.result.prewarm_loads, 100 * wasted,
+                           wasted <= 0.25 ? "met" : "not met", 100 * std::max(0.0, ratio - 1));
   }
 }
 

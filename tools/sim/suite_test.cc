@@ -5,9 +5,9 @@
 #include <sstream>
 #include <string>
 
+#include "eviction/policy_factory.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "registry/policy_factory.h"
 #include "sim/model_catalog.h"
 #include "sim/trace_generators.h"
 

@@ -6,6 +6,7 @@
 // offline_reference.h) consume it.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -42,5 +43,12 @@ struct Trace {
     return total;
   }
 };
+
+// Time order, ties by model index: the order every trace is kept in.
+inline void SortByTime(std::vector<Request>& requests) {
+  std::sort(requests.begin(), requests.end(), [](const Request& a, const Request& b) {
+    return a.time != b.time ? a.time < b.time : a.model < b.model;
+  });
+}
 
 }  // namespace modelmux::sim

@@ -8,25 +8,10 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "sim/random.h"
+#include "sim/tenant_time.h"
 
 namespace modelmux::sim {
 namespace {
-
-constexpr double kMinute = 60.0;
-constexpr double kHour = 3600.0;
-
-// Each model's share of the traffic: Zipf weights dealt out by a shuffle.
-std::vector<double> Popularity(size_t n, double alpha, Rng& rng) {
-  std::vector<double> weights = ZipfWeights(n, alpha);
-  rng.Shuffle(weights);
-  return weights;
-}
-
-void SortByTime(std::vector<Request>& requests) {
-  std::sort(requests.begin(), requests.end(), [](const Request& a, const Request& b) {
-    return a.time != b.time ? a.time < b.time : a.model < b.model;
-  });
-}
 
 // Poisson arrivals of `count` requests over [0, duration), models by popularity.
 std::vector<Request> StationaryRequests(const std::vector<double>& popularity, int64_t count, double duration,
@@ -41,21 +26,6 @@ std::vector<Request> StationaryRequests(const std::vector<double>& popularity, i
     requests.push_back(Request{t, static_cast<uint32_t>(pick(rng)), false});
   }
   return requests;
-}
-
-// Relative traffic of a tenant at a local hour: office hours, peaking at 14:00.
-double BusinessHours(double local_hour) {
-  constexpr double kPi = 3.141592653589793;
-  const double h = std::fmod(local_hour + 48.0, 24.0);
-  return 0.03 + (h >= 8 && h < 20 ? std::sin(kPi * (h - 8) / 12) : 0.0);
-}
-
-// A UTC offset in hours for a tenant: 40% Americas, 35% Europe, 25% Asia-Pacific.
-int TimeZone(Rng& rng) {
-  static const std::vector<std::vector<int>> kRegions = {{-8, -7, -6, -5}, {0, 1, 2}, {5, 8, 9, 10}};
-  const double u = rng.Uniform();
-  const auto& region = kRegions[u < 0.40 ? 0 : u < 0.75 ? 1 : 2];
-  return region[rng.Below(region.size())];
 }
 
 }  // namespace
@@ -175,6 +145,11 @@ const std::vector<std::string>& SyntheticTraceNames() {
   return *names;
 }
 
+const std::vector<std::string>& AllTraceNames() {
+  static const auto* const names = new std::vector<std::string>{"zipf", "diurnal", "bursty", "scan", "periodic"};
+  return *names;
+}
+
 absl::StatusOr<Trace> GenerateTrace(std::string_view name, std::vector<TraceModel> models,
                                     const TraceOptions& options) {
   if (models.empty()) return absl::InvalidArgumentError("a trace needs at least one model");
@@ -182,8 +157,9 @@ absl::StatusOr<Trace> GenerateTrace(std::string_view name, std::vector<TraceMode
   if (name == "diurnal") return DiurnalTrace(std::move(models), options);
   if (name == "bursty") return BurstyTrace(std::move(models), options);
   if (name == "scan") return ScanTrace(std::move(models), options);
+  if (name == "periodic") return PeriodicTrace(std::move(models), options);
   return absl::InvalidArgumentError(
-      absl::StrFormat("unknown trace '%s'; known: %s", name, absl::StrJoin(SyntheticTraceNames(), ", ")));
+      absl::StrFormat("unknown trace '%s'; known: %s", name, absl::StrJoin(AllTraceNames(), ", ")));
 }
 
 }  // namespace modelmux::sim

@@ -8,6 +8,9 @@
 //   diurnal  per-tenant business-hours cycles, tenants spread over time zones
 //   bursty   tenants alternate between bursts of use and heavy-tailed idle spells
 //   scan     zipf traffic plus a periodic batch job touching every model once
+//   periodic (a separate family, not in the default suite) tenants with
+//            predictable schedules: timer-triggered functions, nightly jobs
+//            and business hours (periodic_trace.cc)
 #pragma once
 
 #include <cstdint>
@@ -37,15 +40,22 @@ struct TraceOptions {
   // period, touching every model once in scan_seconds.
   double scan_period_seconds = 6 * 3600.0;
   double scan_seconds = 10 * 60.0;
+  // periodic (over `days`): shares of timer-triggered and nightly-job tenants;
+  // the rest keep business hours.
+  double timer_share = 0.45;
+  double nightly_share = 0.20;
 };
 
 Trace ZipfTrace(std::vector<TraceModel> models, const TraceOptions& options);
 Trace DiurnalTrace(std::vector<TraceModel> models, const TraceOptions& options);
 Trace BurstyTrace(std::vector<TraceModel> models, const TraceOptions& options);
 Trace ScanTrace(std::vector<TraceModel> models, const TraceOptions& options);
+Trace PeriodicTrace(std::vector<TraceModel> models, const TraceOptions& options);
 
-// The generators above by name: "zipf", "diurnal", "bursty", "scan".
+// The default suite: "zipf", "diurnal", "bursty", "scan".
 const std::vector<std::string>& SyntheticTraceNames();
+// Every generator GenerateTrace knows: the suite and "periodic".
+const std::vector<std::string>& AllTraceNames();
 absl::StatusOr<Trace> GenerateTrace(std::string_view name, std::vector<TraceModel> models,
                                     const TraceOptions& options);
 

@@ -2,7 +2,6 @@
 
 #include <curl/curl.h>
 #include <openssl/evp.h>
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -39,6 +38,28 @@ void GlobalInitOnce() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
+// A curl timeout option: `cap` (0: none) cut to what `call` has left. Never 0
+// when there is a deadline, since curl reads 0 as "no timeout".
+long TimeoutMs(const CallContext& call, std::chrono::milliseconds cap) {
+  if (call.deadline.is_never()) return static_cast<long>(cap.count());
+  const auto left = std::chrono::ceil<std::chrono::milliseconds>(call.deadline.Remaining());
+  const auto limit = cap.count() > 0 ? std::min(cap, left) : left;
+  return std::max<long>(1, static_cast<long>(limit.count()));
+}
+
+// Sleeps `duration`, waking early (false) when `call` stops. Cancellation has
+// no wake-up of its own, so it is polled.
+bool SleepUnlessStopped(std::chrono::milliseconds duration, const CallContext& call) {
+  constexpr std::chrono::milliseconds kPoll{50};
+  const auto until = std::chrono::steady_clock::now() + duration;
+  while (!call.Stopped()) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= until) return true;
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(until - now, kPoll));
+  }
+  return false;
+}
+
 std::chrono::milliseconds JitteredBackoff(const S3Client::Options& options, int attempt) {
   std::chrono::milliseconds cap = options.initial_backoff;
   for (int i = 1; i < attempt && cap < options.max_backoff; ++i) cap *= 2;
@@ -54,8 +75,9 @@ std::chrono::milliseconds JitteredBackoff(const S3Client::Options& options, int 
 struct S3Client::Request {
   const char* method = "GET";
   std::string key;
-  std::string query;  // canonical: sorted, encoded
-  std::FILE* sink = nullptr;  // GET into a file; else the body is kept in memory
+  std::string query;                  // canonical: sorted, encoded
+  std::FILE* sink = nullptr;          // GET into a file; else the body is kept in memory
+  const CallContext* call = nullptr;  // required
 };
 
 struct S3Client::Response {
@@ -72,9 +94,16 @@ struct Transfer {
   S3Client::Response* response;
   std::FILE* sink;
   EVP_MD_CTX* md5;
+  const CallContext* call;
   bool write_failed = false;
   int status = 0;  // of the response being received
 };
+
+// curl calls this often while a transfer runs (at least once a second, also
+// when no byte moves): non-zero aborts the transfer.
+int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<Transfer*>(user)->call->Stopped() ? 1 : 0;
+}
 
 size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   auto* transfer = static_cast<Transfer*>(user);
@@ -82,7 +111,8 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   if (absl::StartsWith(View(line), "HTTP/")) {  // a new response (after a 100 or a redirect)
     transfer->response->headers.clear();
     const size_t space = line.find(' ');
-    if (space == std::string_view::npos || !absl::SimpleAtoi(View(line.substr(space + 1, 3)), &transfer->status)) {
+    if (space == std::string_view::npos ||
+        !absl::SimpleAtoi(View(line.substr(space + 1, 3)), &transfer->status)) {
       transfer->status = 0;
     }
   }
@@ -116,11 +146,13 @@ size_t OnBody(char* data, size_t size, size_t count, void* user) {
 absl::StatusOr<std::unique_ptr<S3Client>> S3Client::Create(Options options) {
   if (options.bucket.empty()) return absl::InvalidArgumentError("an S3 bucket is required");
   if (options.credentials.access_key_id.empty() || options.credentials.secret_access_key.empty()) {
-    return absl::InvalidArgumentError("S3 credentials are required (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)");
+    return absl::InvalidArgumentError(
+        "S3 credentials are required (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)");
   }
   if (options.region.empty()) return absl::InvalidArgumentError("an S3 region is required");
   options.max_attempts = std::max(1, options.max_attempts);
-  options.stall_timeout = std::max(options.stall_timeout, std::chrono::seconds(1));
+  options.low_speed_limit = std::max<int64_t>(0, options.low_speed_limit);
+  options.low_speed_time = std::max(options.low_speed_time, std::chrono::seconds(1));
   GlobalInitOnce();
   return std::unique_ptr<S3Client>(new S3Client(std::move(options)));
 }
@@ -182,15 +214,23 @@ void S3Client::Configure(void* handle, const Request& request, const std::string
   curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, sigv4_.c_str());
   curl_easy_setopt(curl, CURLOPT_USERNAME, options_.credentials.access_key_id.c_str());
   curl_easy_setopt(curl, CURLOPT_PASSWORD, options_.credentials.secret_access_key.c_str());
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
+  const CallContext& call = *request.call;
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, TimeoutMs(call, options_.connect_timeout));
   if (request.sink == nullptr) {
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.request_timeout.count()));
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, TimeoutMs(call, options_.request_timeout));
   } else {
-    // A whole-transfer limit would fail big artifacts on slow links: fail on a stall instead.
+    // A fixed whole-transfer limit would fail big artifacts on slow links:
+    // the call's deadline and the low-speed limit bound a GET instead.
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, TimeoutMs(call, std::chrono::milliseconds(0)));
     curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, 512L * 1024);  // fewer callbacks for 7-50 MB bodies
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options_.stall_timeout.count()));
   }
+  if (options_.low_speed_limit > 0) {
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, static_cast<long>(options_.low_speed_limit));
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, static_cast<long>(options_.low_speed_time.count()));
+  }
+  curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, OnProgress);
+  curl_easy_setopt(curl, CURLOPT_XFERINFODATA, transfer);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, transfer);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
@@ -203,7 +243,7 @@ absl::StatusOr<S3Client::Response> S3Client::PerformOnce(Request& request) const
   Response response;
   EVP_MD_CTX* md5 = EVP_MD_CTX_new();
   EVP_DigestInit_ex(md5, EVP_md5(), nullptr);
-  Transfer transfer{&response, request.sink, md5};
+  Transfer transfer{&response, request.sink, md5, request.call};
   struct curl_slist* headers = nullptr;
   headers = curl_slist_append(headers, absl::StrCat("x-amz-content-sha256: ", kEmptyPayloadSha256).c_str());
   if (!options_.credentials.session_token.empty()) {
@@ -211,6 +251,8 @@ absl::StatusOr<S3Client::Response> S3Client::PerformOnce(Request& request) const
         headers, absl::StrCat("x-amz-security-token: ", options_.credentials.session_token).c_str());
   }
   Configure(curl, request, UrlFor(request.key, request.query), headers, &transfer);
+  char error_text[CURL_ERROR_SIZE] = "";
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_text);
   const CURLcode result = curl_easy_perform(curl);
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.code);
   curl_slist_free_all(headers);
@@ -222,7 +264,11 @@ absl::StatusOr<S3Client::Response> S3Client::PerformOnce(Request& request) const
   if (result != CURLE_OK) {
     curl_easy_cleanup(curl);  // a failed connection is not worth keeping
     if (transfer.write_failed) return absl::InternalError("cannot write the download to local disk");
-    return absl::UnavailableError(curl_easy_strerror(result));
+    // curl's own text says which limit tripped ("Operation too slow. Less than ...").
+    const std::string detail = error_text[0] != '\0' ? error_text : curl_easy_strerror(result);
+    const bool too_slow = result == CURLE_OPERATION_TIMEDOUT && absl::StrContains(detail, "too slow");
+    return absl::Status(too_slow ? absl::StatusCode::kResourceExhausted : absl::StatusCode::kUnavailable,
+                        detail);
   }
   ReturnHandle(curl);
   return response;
@@ -260,11 +306,12 @@ Verdict Judge(const S3Client::Response& response, const std::string& what, bool 
     return {};
   }
   const std::string s3_code = TagText(response.body, "Code").value_or("");
-  const std::string detail = s3_code.empty() ? absl::StrCat("HTTP ", code) : absl::StrCat("HTTP ", code, " ", s3_code);
+  const std::string detail =
+      s3_code.empty() ? absl::StrCat("HTTP ", code) : absl::StrCat("HTTP ", code, " ", s3_code);
   if (code == 404) return {absl::NotFoundError(absl::StrCat(what, " not found (", detail, ")")), "", false};
   if (code == 403) {
-    return {absl::PermissionDeniedError(
-                absl::StrCat("access to ", what, " denied (", detail, "): check the credentials and bucket policy")),
+    return {absl::PermissionDeniedError(absl::StrCat("access to ", what, " denied (", detail,
+                                                     "): check the credentials and bucket policy")),
             "forbidden", false};
   }
   if (code == 429 || code == 503) {
@@ -281,9 +328,17 @@ Verdict Judge(const S3Client::Response& response, const std::string& what, bool 
 
 absl::StatusOr<S3Client::Response> S3Client::Perform(Request& request) const {
   const std::string what = Describe(request.key);
+  const CallContext& call = *request.call;
   absl::Status last;
   for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
-    if (attempt > 1) std::this_thread::sleep_for(JitteredBackoff(options_, attempt - 1));
+    if (attempt > 1) {
+      const std::chrono::milliseconds backoff = JitteredBackoff(options_, attempt - 1);
+      // A retry that could only start after the deadline is not worth the wait.
+      if (call.deadline.Remaining() <= backoff || !SleepUnlessStopped(backoff, call)) {
+        return Stopped(request, attempt - 1, last);
+      }
+    }
+    if (call.Stopped()) return Stopped(request, attempt - 1, last);
     if (request.sink != nullptr) {
       std::fflush(request.sink);
       if (::ftruncate(fileno(request.sink), 0) != 0) return absl::InternalError("cannot truncate a download");
@@ -292,10 +347,19 @@ absl::StatusOr<S3Client::Response> S3Client::Perform(Request& request) const {
     absl::StatusOr<Response> response = PerformOnce(request);
     Verdict verdict;
     if (!response.ok()) {
-      if (!absl::IsUnavailable(response.status())) return response.status();
-      verdict = {absl::UnavailableError(absl::StrCat("cannot reach the store for ", what, ": ",
-                                                     response.status().message())),
-                 "network", true};
+      // Aborted by the progress callback, or a timeout cut to the deadline.
+      if (call.Stopped()) return Stopped(request, attempt, response.status());
+      if (absl::IsResourceExhausted(response.status())) {
+        verdict = {absl::UnavailableError(absl::StrCat(
+                       "download of ", what, " stalled or too slow: ", response.status().message())),
+                   "slow", true};
+      } else if (absl::IsUnavailable(response.status())) {
+        verdict = {absl::UnavailableError(
+                       absl::StrCat("cannot reach the store for ", what, ": ", response.status().message())),
+                   "network", true};
+      } else {
+        return response.status();
+      }
     } else {
       if (request.sink != nullptr) std::fflush(request.sink);
       verdict = Judge(*response, what, request.sink != nullptr);
@@ -307,13 +371,31 @@ absl::StatusOr<S3Client::Response> S3Client::Perform(Request& request) const {
     spdlog::debug("{} {} failed (attempt {} of {}): {}", request.method, what, attempt, options_.max_attempts,
                   last.ToString());
   }
-  return absl::Status(last.code(), absl::StrCat(last.message(), " after ", options_.max_attempts, " attempts"));
+  return absl::Status(last.code(),
+                      absl::StrCat(last.message(), " after ", options_.max_attempts, " attempts"));
 }
 
-absl::StatusOr<S3Object> S3Client::Head(std::string_view key) const {
+absl::Status S3Client::Stopped(const Request& request, int attempt, const absl::Status& last) const {
+  const CallContext& call = *request.call;
+  const bool cancelled = call.cancellation != nullptr && call.cancellation->cancelled();
+  CountError(cancelled ? "cancelled" : "deadline");
+  std::string context = absl::StrCat(request.method, " ", Describe(request.key), " (", attempt, " of ",
+                                     options_.max_attempts, " attempts made");
+  if (!last.ok()) absl::StrAppend(&context, "; last error: ", last.message());
+  absl::StrAppend(&context, ")");
+  if (cancelled) {
+    const absl::Status reason = call.cancellation->reason();
+    return absl::Status(reason.code(), absl::StrCat(reason.message(), ": stopped ", context));
+  }
+  return absl::DeadlineExceededError(absl::StrCat(
+      call.deadline.Expired() ? "deadline passed during " : "deadline too near to retry ", context));
+}
+
+absl::StatusOr<S3Object> S3Client::Head(std::string_view key, const CallContext& call) const {
   Request request;
   request.method = "HEAD";
   request.key = std::string(key);
+  request.call = &call;
   absl::StatusOr<Response> response = Perform(request);
   if (!response.ok()) return response.status();
   S3Object object;
@@ -325,12 +407,14 @@ absl::StatusOr<S3Object> S3Client::Head(std::string_view key) const {
   return object;
 }
 
-absl::StatusOr<S3Object> S3Client::Get(std::string_view key, const std::filesystem::path& file) const {
+absl::StatusOr<S3Object> S3Client::Get(std::string_view key, const std::filesystem::path& file,
+                                       const CallContext& call) const {
   std::FILE* sink = std::fopen(file.c_str(), "wb");
   if (sink == nullptr) return absl::InternalError(absl::StrCat("cannot create ", file.string()));
   Request request;
   request.key = std::string(key);
   request.sink = sink;
+  request.call = &call;
   absl::StatusOr<Response> response = Perform(request);
   const bool closed = std::fclose(sink) == 0;
   if (!response.ok()) return response.status();
@@ -343,13 +427,17 @@ absl::StatusOr<S3Object> S3Client::Get(std::string_view key, const std::filesyst
 }
 
 absl::StatusOr<S3ListPage> S3Client::List(std::string_view prefix, std::string_view delimiter,
-                                          std::string_view continuation_token, int max_keys) const {
+                                          std::string_view continuation_token, int max_keys,
+                                          const CallContext& call) const {
   // SigV4 signs the query as sent, so send it canonical: sorted and encoded.
   Request request;
+  request.call = &call;
   if (!continuation_token.empty()) {
-    absl::StrAppend(&request.query, "continuation-token=", s3_internal::UriEncode(continuation_token, false), "&");
+    absl::StrAppend(&request.query, "continuation-token=", s3_internal::UriEncode(continuation_token, false),
+                    "&");
   }
-  if (!delimiter.empty()) absl::StrAppend(&request.query, "delimiter=", s3_internal::UriEncode(delimiter, false), "&");
+  if (!delimiter.empty())
+    absl::StrAppend(&request.query, "delimiter=", s3_internal::UriEncode(delimiter, false), "&");
   absl::StrAppend(&request.query, "list-type=2&max-keys=", std::clamp(max_keys, 1, 1000),
                   "&prefix=", s3_internal::UriEncode(prefix, false));
   ASSIGN_OR_RETURN(Response response, Perform(request));

@@ -11,6 +11,15 @@
 // attempts run out the answer is Unavailable (DataLoss for a body that stayed
 // corrupt). Each failed attempt counts in modelmux_store_errors_total{kind}.
 //
+// Deadlines: every call takes a CallContext. Each attempt's timeouts are cut
+// to the time the call has left; no back-off sleeps past the deadline; and a
+// transfer in progress is aborted (within about a second: curl's progress
+// callback) once the call is cancelled or its deadline passes. The answer is
+// then DeadlineExceeded, or the cancellation's reason, naming the object. A
+// transfer slower than `low_speed_limit` bytes/s over `low_speed_time` (a
+// stalled or trickling download) is cut off and retried like a network error
+// (kind "slow").
+//
 // Connections are reused: finished curl handles (and their connection caches)
 // go back to a pool.
 //
@@ -29,6 +38,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "common/call_context.h"
 #include "metrics/store_metrics.h"
 #include "store/s3/aws_credentials.h"
 
@@ -56,10 +66,13 @@ class S3Client {
     std::string bucket;  // required
     AwsCredentials credentials;
     std::chrono::milliseconds connect_timeout{5000};
-    // Whole-request limit of HEAD and LIST.
+    // Whole-attempt limit of HEAD and LIST (a GET is bounded by the call's
+    // deadline and the low-speed limit instead: big artifacts take a while).
     std::chrono::milliseconds request_timeout{30000};
-    // A GET fails when no byte arrived for this long (whole seconds, >= 1).
-    std::chrono::seconds stall_timeout{30};
+    // An attempt fails when it transfers fewer than `low_speed_limit` bytes
+    // per second for `low_speed_time` (whole seconds, >= 1). 0: no limit.
+    int64_t low_speed_limit = 32 * 1024;
+    std::chrono::seconds low_speed_time{10};
     int max_attempts = 4;  // >= 1
     std::chrono::milliseconds initial_backoff{200};
     std::chrono::milliseconds max_backoff{10000};
@@ -72,13 +85,15 @@ class S3Client {
   S3Client(const S3Client&) = delete;
   S3Client& operator=(const S3Client&) = delete;
 
-  absl::StatusOr<S3Object> Head(std::string_view key) const;
+  absl::StatusOr<S3Object> Head(std::string_view key, const CallContext& call) const;
   // Streams the object into `file` (created or truncated). The result's size
   // and etag are those of the bytes written, checked against the response.
-  absl::StatusOr<S3Object> Get(std::string_view key, const std::filesystem::path& file) const;
+  absl::StatusOr<S3Object> Get(std::string_view key, const std::filesystem::path& file,
+                               const CallContext& call) const;
   // One page of ListObjectsV2. Empty `delimiter`: no grouping.
   absl::StatusOr<S3ListPage> List(std::string_view prefix, std::string_view delimiter,
-                                  std::string_view continuation_token, int max_keys) const;
+                                  std::string_view continuation_token, int max_keys,
+                                  const CallContext& call) const;
 
   // "s3://bucket/key", for messages.
   std::string Describe(std::string_view key) const;
@@ -92,6 +107,8 @@ class S3Client {
   std::string UrlFor(std::string_view key, std::string_view query) const;
   absl::StatusOr<Response> Perform(Request& request) const;
   absl::StatusOr<Response> PerformOnce(Request& request) const;
+  // The error of a call stopped by its context after `attempt` attempts.
+  absl::Status Stopped(const Request& request, int attempt, const absl::Status& last) const;
   // Sets a curl handle up for `request`; `headers` is a curl_slist*, `transfer` the callbacks' state.
   void Configure(void* handle, const Request& request, const std::string& url, void* headers,
                  void* transfer) const;

@@ -3,8 +3,6 @@
 // retries and fails.
 #include "store/s3/s3_client.h"
 
-#include "store/s3/s3_wire.h"
-
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <openssl/evp.h>
@@ -14,8 +12,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <fstream>
+#include <future>
 #include <map>
 #include <mutex>
 #include <sstream>
@@ -31,126 +32,20 @@
 #include "gtest/gtest.h"
 #include "prometheus/registry.h"
 #include "prometheus/text_serializer.h"
+#include "store/s3/s3_test_server.h"
+#include "store/s3/s3_wire.h"
 
 namespace modelmux {
 namespace {
 
 namespace fs = std::filesystem;
+using s3_test::Captured;
+using s3_test::ScriptedServer;
 using ::testing::HasSubstr;
 
+const CallContext kNoDeadline;
+
 constexpr char kEmptySha256[] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-
-struct Captured {
-  std::string method, path, query;
-  std::vector<std::pair<std::string, std::string>> headers;  // lower-case names, in order
-  std::string Header(const std::string& name) const {
-    for (const auto& [k, v] : headers) {
-      if (k == name) return v;
-    }
-    return "";
-  }
-};
-
-// Answers each request with the next scripted response (500 when none is left).
-class ScriptedServer {
- public:
-  ScriptedServer() {
-    listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-    ::listen(listen_fd_, 16);
-    socklen_t len = sizeof(addr);
-    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-    acceptor_ = std::thread([this] { AcceptLoop(); });
-  }
-  ~ScriptedServer() {
-    ::shutdown(listen_fd_, SHUT_RDWR);
-    ::close(listen_fd_);
-    acceptor_.join();
-    std::lock_guard<std::mutex> lock(mu_);
-    for (int fd : connections_) ::shutdown(fd, SHUT_RDWR);
-    for (std::thread& t : sessions_) t.join();
-    for (int fd : connections_) ::close(fd);
-  }
-
-  void Respond(int code, std::map<std::string, std::string> headers, std::string body, bool send_body = true) {
-    std::string text = absl::StrCat("HTTP/1.1 ", code, " X\r\n");
-    if (!headers.contains("Content-Length")) headers["Content-Length"] = std::to_string(body.size());
-    for (const auto& [k, v] : headers) absl::StrAppend(&text, k, ": ", v, "\r\n");
-    absl::StrAppend(&text, "\r\n", send_body ? body : "");
-    std::lock_guard<std::mutex> lock(mu_);
-    script_.push_back(text);
-  }
-  std::vector<Captured> requests() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return requests_;
-  }
-  std::string endpoint() const { return absl::StrCat("http://127.0.0.1:", port_); }
-
- private:
-  void AcceptLoop() {
-    while (true) {
-      const int fd = ::accept(listen_fd_, nullptr, nullptr);
-      if (fd < 0) return;
-      std::lock_guard<std::mutex> lock(mu_);
-      connections_.push_back(fd);
-      sessions_.emplace_back([this, fd] { Serve(fd); });
-    }
-  }
-  void Serve(int fd) {
-    std::string buffer;
-    char chunk[4096];
-    while (true) {
-      size_t end;
-      while ((end = buffer.find("\r\n\r\n")) == std::string::npos) {
-        const ssize_t n = ::recv(fd, chunk, sizeof(chunk), 0);
-        if (n <= 0) return;
-        buffer.append(chunk, static_cast<size_t>(n));
-      }
-      const std::string head = buffer.substr(0, end);
-      buffer.erase(0, end + 4);
-      std::string reply;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        requests_.push_back(Parse(head));
-        if (script_.empty()) {
-          reply = "HTTP/1.1 500 X\r\nContent-Length: 0\r\n\r\n";
-        } else {
-          reply = script_.front();
-          script_.pop_front();
-        }
-      }
-      ::send(fd, reply.data(), reply.size(), MSG_NOSIGNAL);
-    }
-  }
-  static Captured Parse(const std::string& head) {
-    Captured captured;
-    std::vector<std::string> lines = absl::StrSplit(head, "\r\n");
-    std::vector<std::string> start = absl::StrSplit(lines[0], ' ');
-    captured.method = start[0];
-    std::vector<std::string> target = absl::StrSplit(start[1], absl::MaxSplits('?', 1));
-    captured.path = target[0];
-    if (target.size() > 1) captured.query = target[1];
-    for (size_t i = 1; i < lines.size(); ++i) {
-      const size_t colon = lines[i].find(':');
-      captured.headers.emplace_back(absl::AsciiStrToLower(lines[i].substr(0, colon)),
-                                    std::string(absl::StripAsciiWhitespace(lines[i].substr(colon + 1))));
-    }
-    return captured;
-  }
-
-  int listen_fd_ = -1;
-  int port_ = 0;
-  std::thread acceptor_;
-  std::mutex mu_;
-  std::deque<std::string> script_;
-  std::vector<Captured> requests_;
-  std::vector<int> connections_;
-  std::vector<std::thread> sessions_;
-};
 
 std::string Hex(const unsigned char* bytes, size_t n) {
   std::string out;
@@ -167,14 +62,14 @@ std::string Sha256Hex(const std::string& data) {
 std::string Hmac(const std::string& key, const std::string& data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-       data.size(), out, &len);
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
   return std::string(reinterpret_cast<char*>(out), len);
 }
 
 // AWS Signature Version 4, written from the specification, independent of libcurl.
-std::string ReferenceSignature(const std::string& secret, const std::string& region, const std::string& method,
-                               const std::string& path, const std::string& query,
+std::string ReferenceSignature(const std::string& secret, const std::string& region,
+                               const std::string& method, const std::string& path, const std::string& query,
                                const std::vector<std::pair<std::string, std::string>>& signed_headers,
                                const std::string& amz_date) {
   std::string canonical = absl::StrCat(method, "\n", path, "\n", query, "\n");
@@ -186,7 +81,8 @@ std::string ReferenceSignature(const std::string& secret, const std::string& reg
   absl::StrAppend(&canonical, "\n", absl::StrJoin(names, ";"), "\n", kEmptySha256);
   const std::string date = amz_date.substr(0, 8);
   const std::string scope = absl::StrCat(date, "/", region, "/s3/aws4_request");
-  const std::string to_sign = absl::StrCat("AWS4-HMAC-SHA256\n", amz_date, "\n", scope, "\n", Sha256Hex(canonical));
+  const std::string to_sign =
+      absl::StrCat("AWS4-HMAC-SHA256\n", amz_date, "\n", scope, "\n", Sha256Hex(canonical));
   const std::string key =
       Hmac(Hmac(Hmac(Hmac(absl::StrCat("AWS4", secret), date), region), "s3"), "aws4_request");
   const std::string signature = Hmac(key, to_sign);
@@ -195,13 +91,14 @@ std::string ReferenceSignature(const std::string& secret, const std::string& reg
 
 TEST(SigV4Reference, MatchesTheAwsDocumentationExample) {
   // "GET Object" example of the Amazon S3 SigV4 documentation.
-  EXPECT_EQ(ReferenceSignature("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "us-east-1", "GET", "/test.txt", "",
-                               {{"host", "examplebucket.s3.amazonaws.com"},
-                                {"range", "bytes=0-9"},
-                                {"x-amz-content-sha256", kEmptySha256},
-                                {"x-amz-date", "20130524T000000Z"}},
-                               "20130524T000000Z"),
-            "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41");
+  EXPECT_EQ(
+      ReferenceSignature("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "us-east-1", "GET", "/test.txt", "",
+                         {{"host", "examplebucket.s3.amazonaws.com"},
+                          {"range", "bytes=0-9"},
+                          {"x-amz-content-sha256", kEmptySha256},
+                          {"x-amz-date", "20130524T000000Z"}},
+                         "20130524T000000Z"),
+      "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41");
 }
 
 // Checks the SigV4 headers of `request` and recomputes its signature.
@@ -224,8 +121,9 @@ void ExpectValidSigV4(const Captured& request, const S3Client::Options& options)
   }
   std::vector<std::pair<std::string, std::string>> headers;
   for (const std::string& name : names) headers.emplace_back(name, request.Header(name));
-  const std::string expected = ReferenceSignature(options.credentials.secret_access_key, options.region,
-                                                  request.method, request.path, request.query, headers, amz_date);
+  const std::string expected =
+      ReferenceSignature(options.credentials.secret_access_key, options.region, request.method, request.path,
+                         request.query, headers, amz_date);
   EXPECT_THAT(auth, HasSubstr(absl::StrCat("Signature=", expected)));
 }
 
@@ -268,8 +166,9 @@ class S3ClientTest : public ::testing::Test {
 };
 
 TEST_F(S3ClientTest, HeadIsSignedAndReadsSizeAndEtag) {
-  server_.Respond(200, {{"ETag", "\"0123456789abcdef0123456789abcdef\""}, {"Content-Length", "1234"}}, "", false);
-  auto object = Client()->Head("tenants/m-1.tar.gz");
+  server_.Respond(200, {{"ETag", "\"0123456789abcdef0123456789abcdef\""}, {"Content-Length", "1234"}}, "",
+                  false);
+  auto object = Client()->Head("tenants/m-1.tar.gz", kNoDeadline);
   ASSERT_TRUE(object.ok()) << object.status();
   EXPECT_EQ(object->size, 1234);
   EXPECT_EQ(object->etag, "0123456789abcdef0123456789abcdef");
@@ -286,7 +185,7 @@ TEST_F(S3ClientTest, ListSendsACanonicalSignedQueryAndParsesThePage) {
     <Contents><Key>p/a.tar.gz</Key><ETag>&quot;aa&quot;</ETag><Size>10</Size></Contents>
     <Contents><Key>p/b &amp; c.tar.gz</Key><ETag>"bb"</ETag><Size>20</Size></Contents>
     <CommonPrefixes><Prefix>p/dir/</Prefix></CommonPrefixes></ListBucketResult>)");
-  auto page = Client()->List("p/", "/", "tok/1=", 500);
+  auto page = Client()->List("p/", "/", "tok/1=", 500, kNoDeadline);
   ASSERT_TRUE(page.ok()) << page.status();
   ASSERT_EQ(page->objects.size(), 2u);
   EXPECT_EQ(page->objects[0].key, "p/a.tar.gz");
@@ -298,7 +197,8 @@ TEST_F(S3ClientTest, ListSendsACanonicalSignedQueryAndParsesThePage) {
   auto requests = server_.requests();
   ASSERT_EQ(requests.size(), 1u);
   EXPECT_EQ(requests[0].path, "/models/");
-  EXPECT_EQ(requests[0].query, "continuation-token=tok%2F1%3D&delimiter=%2F&list-type=2&max-keys=500&prefix=p%2F");
+  EXPECT_EQ(requests[0].query,
+            "continuation-token=tok%2F1%3D&delimiter=%2F&list-type=2&max-keys=500&prefix=p%2F");
   ExpectValidSigV4(requests[0], Options());
 }
 
@@ -306,7 +206,7 @@ TEST_F(S3ClientTest, RetriesServerErrorsAndThrottlingThenSucceeds) {
   server_.Respond(503, {}, "<Error><Code>SlowDown</Code></Error>");
   server_.Respond(500, {}, "<Error><Code>InternalError</Code></Error>");
   server_.Respond(200, {{"ETag", "\"e\""}, {"Content-Length", "5"}}, "", false);
-  auto object = Client()->Head("m.tar.gz");
+  auto object = Client()->Head("m.tar.gz", kNoDeadline);
   ASSERT_TRUE(object.ok()) << object.status();
   EXPECT_EQ(server_.requests().size(), 3u);
   EXPECT_THAT(MetricsText(), HasSubstr("modelmux_store_errors_total{kind=\"throttled\"} 1"));
@@ -315,7 +215,7 @@ TEST_F(S3ClientTest, RetriesServerErrorsAndThrottlingThenSucceeds) {
 
 TEST_F(S3ClientTest, GivesUpAfterMaxAttemptsWithUnavailable) {
   for (int i = 0; i < 3; ++i) server_.Respond(500, {}, "");
-  auto object = Client()->Head("m.tar.gz");
+  auto object = Client()->Head("m.tar.gz", kNoDeadline);
   EXPECT_EQ(object.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(object.status().message(), HasSubstr("s3://models/m.tar.gz"));
   EXPECT_THAT(object.status().message(), HasSubstr("3 attempts"));
@@ -327,10 +227,10 @@ TEST_F(S3ClientTest, NotFoundAndForbiddenAreClearAndNotRetried) {
   server_.Respond(403, {}, "<Error><Code>AccessDenied</Code></Error>");
   auto client = Client();
   fs::path file = TempFile();
-  auto missing = client->Get("a/missing.tar.gz", file);
+  auto missing = client->Get("a/missing.tar.gz", file, kNoDeadline);
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(missing.status().message(), HasSubstr("s3://models/a/missing.tar.gz"));
-  auto denied = client->Get("a/secret.tar.gz", file);
+  auto denied = client->Get("a/secret.tar.gz", file, kNoDeadline);
   EXPECT_EQ(denied.status().code(), absl::StatusCode::kPermissionDenied);
   EXPECT_THAT(denied.status().message(), HasSubstr("s3://models/a/secret.tar.gz"));
   EXPECT_THAT(denied.status().message(), HasSubstr("AccessDenied"));
@@ -346,7 +246,7 @@ TEST_F(S3ClientTest, CorruptDownloadIsRetriedAndTheGoodCopyKept) {
   server_.Respond(200, {{"ETag", etag}}, "the mOdel bytes");  // flipped byte, same length
   server_.Respond(200, {{"ETag", etag}}, body);
   fs::path file = TempFile();
-  auto object = Client()->Get("m.tar.gz", file);
+  auto object = Client()->Get("m.tar.gz", file, kNoDeadline);
   ASSERT_TRUE(object.ok()) << object.status();
   std::ifstream in(file);
   std::stringstream content;
@@ -359,8 +259,9 @@ TEST_F(S3ClientTest, CorruptDownloadIsRetriedAndTheGoodCopyKept) {
 }
 
 TEST_F(S3ClientTest, PersistentlyCorruptDownloadIsDataLoss) {
-  for (int i = 0; i < 3; ++i) server_.Respond(200, {{"ETag", "\"00000000000000000000000000000000\""}}, "bytes");
-  auto object = Client()->Get("m.tar.gz", TempFile());
+  for (int i = 0; i < 3; ++i)
+    server_.Respond(200, {{"ETag", "\"00000000000000000000000000000000\""}}, "bytes");
+  auto object = Client()->Get("m.tar.gz", TempFile(), kNoDeadline);
   EXPECT_EQ(object.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(object.status().message(), HasSubstr("corrupt"));
 }
@@ -370,10 +271,114 @@ TEST_F(S3ClientTest, UnreachableEndpointIsUnavailable) {
   options.endpoint = "http://127.0.0.1:1";  // nothing listens on port 1
   auto client = S3Client::Create(options);
   ASSERT_TRUE(client.ok());
-  auto object = (*client)->Head("m.tar.gz");
+  auto object = (*client)->Head("m.tar.gz", kNoDeadline);
   EXPECT_EQ(object.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(object.status().message(), HasSubstr("cannot reach the store"));
   EXPECT_THAT(MetricsText(), HasSubstr("modelmux_store_errors_total{kind=\"network\"} 3"));
+}
+
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+TEST_F(S3ClientTest, DeadlineStopsTheRetries) {
+  // Each failure takes 100 ms to arrive: ten attempts cannot fit in 350 ms.
+  for (int i = 0; i < 10; ++i) server_.Respond(500, {}, "", true, {.delay = std::chrono::milliseconds(100)});
+  S3Client::Options options = Options();
+  options.max_attempts = 10;
+  auto client = *S3Client::Create(options);
+  const auto start = Clock::now();
+  auto object = client->Head("m.tar.gz", CallContext::WithTimeout(std::chrono::milliseconds(350)));
+  EXPECT_LT(SecondsSince(start), 5.0);  // a bound on a hang, not a performance figure
+  EXPECT_EQ(object.status().code(), absl::StatusCode::kDeadlineExceeded) << object.status();
+  EXPECT_THAT(object.status().message(), HasSubstr("HEAD s3://models/m.tar.gz"));
+  EXPECT_THAT(object.status().message(), HasSubstr("last error"));
+  EXPECT_LT(server_.requests().size(), 10u);
+  EXPECT_THAT(MetricsText(), HasSubstr("modelmux_store_errors_total{kind=\"deadline\"} 1"));
+}
+
+TEST_F(S3ClientTest, NoBackoffSleepsPastTheDeadline) {
+  server_.Respond(503, {}, "");
+  S3Client::Options options = Options();
+  options.initial_backoff = options.max_backoff = std::chrono::milliseconds(60000);
+  auto client = *S3Client::Create(options);
+  const auto start = Clock::now();
+  auto object = client->Head("m.tar.gz", CallContext::WithTimeout(std::chrono::milliseconds(500)));
+  EXPECT_LT(SecondsSince(start), 5.0);
+  EXPECT_EQ(object.status().code(), absl::StatusCode::kDeadlineExceeded) << object.status();
+  // Back-offs are drawn from [0, 60 s]: a short draw may still fit a retry.
+  EXPECT_LE(server_.requests().size(), 3u);
+}
+
+TEST_F(S3ClientTest, AttemptTimeoutIsCutToTheCallsDeadline) {
+  server_.Respond(200, {}, "", false, {.at_once = 0});  // accepts, never answers
+  S3Client::Options options = Options();
+  options.request_timeout = std::chrono::milliseconds(60000);
+  auto client = *S3Client::Create(options);
+  const auto start = Clock::now();
+  auto object = client->Head("m.tar.gz", CallContext::WithTimeout(std::chrono::milliseconds(300)));
+  EXPECT_LT(SecondsSince(start), 5.0);
+  EXPECT_EQ(object.status().code(), absl::StatusCode::kDeadlineExceeded) << object.status();
+  EXPECT_EQ(server_.requests().size(), 1u);
+}
+
+TEST_F(S3ClientTest, CancellationAbortsATransferInProgress) {
+  // Headers and the first kilobyte of a megabyte, then nothing.
+  const std::string body(1 << 20, 'x');
+  server_.Respond(200, {}, body, true, {.at_once = 1024});
+  S3Client::Options options = Options();
+  options.low_speed_limit = 0;  // only the cancellation may end it
+  auto client = *S3Client::Create(options);
+  auto cancellation = std::make_shared<Cancellation>();
+  const fs::path file = TempFile();
+  auto result = std::async(std::launch::async, [&] {
+    return client->Get("m.tar.gz", file, CallContext{Deadline::Never(), cancellation});
+  });
+  // Wait until the request is in and its answer has begun.
+  const auto start = Clock::now();
+  while (server_.requests().empty() && SecondsSince(start) < 10) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(result.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
+  const auto cancelled_at = Clock::now();
+  cancellation->Cancel(absl::DeadlineExceededError("loading model 'm' took longer than 120 s"));
+  ASSERT_EQ(result.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_LT(SecondsSince(cancelled_at), 5.0);
+  absl::StatusOr<S3Object> object = result.get();
+  EXPECT_EQ(object.status().code(), absl::StatusCode::kDeadlineExceeded) << object.status();
+  EXPECT_THAT(object.status().message(), HasSubstr("loading model 'm' took longer than 120 s"));
+  EXPECT_THAT(object.status().message(), HasSubstr("GET s3://models/m.tar.gz"));
+  EXPECT_EQ(server_.requests().size(), 1u);  // not retried
+  EXPECT_THAT(MetricsText(), HasSubstr("modelmux_store_errors_total{kind=\"cancelled\"} 1"));
+}
+
+TEST_F(S3ClientTest, TricklingDownloadIsCutOffByTheLowSpeedLimit) {
+  // About 10 KB/s, far below the 32 KB/s limit.
+  const std::string body(1 << 20, 'x');
+  server_.Respond(200, {}, body, true,
+                  {.at_once = 2048, .trickle_bytes = 1024, .trickle_every = std::chrono::milliseconds(100)});
+  S3Client::Options options = Options();
+  options.max_attempts = 1;
+  options.low_speed_limit = 32 * 1024;
+  options.low_speed_time = std::chrono::seconds(1);
+  auto client = *S3Client::Create(options);
+  const auto start = Clock::now();
+  auto object = client->Get("m.tar.gz", TempFile(), kNoDeadline);
+  EXPECT_LT(SecondsSince(start), 10.0);
+  EXPECT_EQ(object.status().code(), absl::StatusCode::kUnavailable) << object.status();
+  EXPECT_THAT(object.status().message(), HasSubstr("s3://models/m.tar.gz"));
+  EXPECT_THAT(object.status().message(), HasSubstr("too slow"));
+  EXPECT_THAT(MetricsText(), HasSubstr("modelmux_store_errors_total{kind=\"slow\"} 1"));
+}
+
+TEST_F(S3ClientTest, ExpiredCallSendsNothing) {
+  auto object = Client()->Head("m.tar.gz", CallContext{Deadline::In(std::chrono::seconds(-1)), nullptr});
+  EXPECT_EQ(object.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_THAT(object.status().message(), HasSubstr("0 of 3 attempts made"));
+  EXPECT_TRUE(server_.requests().empty());
 }
 
 TEST(S3UriEncode, EncodesAllButUnreserved) {
