@@ -245,9 +245,12 @@
       const cell = (text, cls) => tr.appendChild(el('td', text, cls));
       cell(r.name, 'name');
       const state = cell(r.state, 'state state-' + r.state);
-      const note = r.state === 'FAILED'          ? r.reason :
-          r.last_event && r.state === 'UNLOADED' ? r.last_event.kind + ' ' + fmtAgo(r.last_event.at, now) :
-                                                   '';
+      // Why a model is out of memory: its failure, or what took it out (a
+      // "loaded" event seen with an UNLOADED row is a race of the two views).
+      const gone = r.last_event && ['evicted', 'unloaded', 'failed'].includes(r.last_event.kind);
+      const note = r.state === 'FAILED'  ? r.reason :
+          r.state === 'UNLOADED' && gone ? r.last_event.kind + ' ' + fmtAgo(r.last_event.at, now) :
+                                           '';
       if (note) state.appendChild(el('span', note, 'why'));
       cell(r.bytes ? fmtBytes(r.bytes) : '–', 'num bytes');
       cell(r.pinned ? 'pinned' : '', 'pinned');
