@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -54,12 +55,17 @@ TEST(TenantWindowsTest, OldSlicesLeaveTheWindow) {
   windows.RecordRequest("a", Outcome::kOk, microseconds(100), kStart);
   windows.RecordRequest("a", Outcome::kOk, microseconds(100), kStart + minutes(6));
   windows.RecordRequest("a", Outcome::kOk, microseconds(100), kStart + minutes(13));
-  auto at = [&](Clock::time_point t) { return Find(windows.Snapshot(t, WallAt(t)), "a"); };
+  // A's figures at time t; nullopt when it is out of the window.
+  auto at = [&](Clock::time_point t) -> std::optional<TenantWindow> {
+    const auto rows = windows.Snapshot(t, WallAt(t));
+    const TenantWindow* a = Find(rows, "a");
+    return a == nullptr ? std::nullopt : std::optional<TenantWindow>(*a);
+  };
   EXPECT_EQ(at(kStart + minutes(13))->total_requests(), 3u);
   // 16 minutes on, the first request's slice (at most 15 minutes old) is gone.
   EXPECT_EQ(at(kStart + minutes(16))->total_requests(), 2u);
   EXPECT_EQ(at(kStart + minutes(24))->total_requests(), 1u);
-  EXPECT_EQ(at(kStart + minutes(30)), nullptr);
+  EXPECT_FALSE(at(kStart + minutes(30)).has_value());
 }
 
 TEST(TenantWindowsTest, ASliceReusedForALaterTimeStartsEmpty) {
@@ -68,7 +74,8 @@ TEST(TenantWindowsTest, ASliceReusedForALaterTimeStartsEmpty) {
   // Same ring position, one full window later.
   const Clock::time_point later = kStart + minutes(15);
   windows.RecordRequest("a", Outcome::kOk, microseconds(50), later);
-  const TenantWindow* a = Find(windows.Snapshot(later, WallAt(later)), "a");
+  const auto rows = windows.Snapshot(later, WallAt(later));
+  const TenantWindow* a = Find(rows, "a");
   ASSERT_NE(a, nullptr);
   EXPECT_EQ(a->total_requests(), 1u);
   EXPECT_EQ(a->requests[static_cast<int>(Outcome::kError)], 0u);
