@@ -135,7 +135,7 @@ def run_store_faults(args, s3, names, work):
             server = harness.Server(
                 f"s3://{s3_harness.BUCKET}/faults", "--s3-endpoint", proxy.endpoint, "--memory-budget",
                 str(BUDGET), "--disk-cache", os.path.join(work, "cache"), "--disk-cache-budget", "0",
-                "--store-timeout", "1000", "--load-timeout", "5000", "--request-timeout", "10000",
+                "--store-timeout", "1000", "--load-timeout", "5", "--request-timeout", "10000",
                 "--failure-backoff", "200", "--s3-max-attempts", "2", "--s3-request-timeout", "1500",
                 "--s3-connect-timeout", "1000", "--s3-retry-backoff", "20", "--s3-low-speed-limit", "32768",
                 "--s3-low-speed-time", "2")

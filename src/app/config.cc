@@ -57,6 +57,43 @@ void AddDeadlineFlags(CLI::App& app, Config& c, std::string& low_speed_limit) {
       ->check(CLI::Range(1, 3600));
 }
 
+// Access control (issue 13).
+void AddAccessControlFlags(CLI::App& app, Config& c) {
+  app.add_option("--admin-token-file", c.admin_token_file,
+                 "Bearer tokens (one per line) that management routes require; re-read on SIGHUP");
+  app.add_option(
+      "--api-token-file", c.api_token_file,
+      "Bearer tokens (one per line) that inference and read-only routes require; re-read on SIGHUP");
+  app.add_option(
+      "--sigv4-credentials", c.sigv4_credentials_file,
+      "AWS SigV4 keys accepted on API routes (\"ACCESS_KEY_ID SECRET [admin]\" per line); re-read on SIGHUP");
+  app.add_option("--sigv4-region", c.sigv4_region, "Region SigV4 credential scopes must name (default: any)");
+  app.add_flag("--metrics-auth", c.metrics_auth, "GET /metrics needs an API credential too");
+}
+
+// The access-control flags that only make sense together; empty when fine.
+std::string CheckAccessControlFlags(const Config& c) {
+  const bool any =
+      !c.admin_token_file.empty() || !c.api_token_file.empty() || !c.sigv4_credentials_file.empty();
+  if (c.metrics_auth && !any) {
+    return "error: --metrics-auth needs --admin-token-file, --api-token-file or --sigv4-credentials\n";
+  }
+  if (!c.sigv4_region.empty() && c.sigv4_credentials_file.empty()) {
+    return "error: --sigv4-region needs --sigv4-credentials\n";
+  }
+  return "";
+}
+
+// KServe V2 / Open Inference Protocol over gRPC (issue 12).
+void AddGrpcFlags(CLI::App& app, Config& c) {
+  app.add_option("--grpc-port", c.grpc_port, "gRPC port for KServe V2 (0: pick a free one); off unless set")
+      ->default_str("off")
+      ->check(CLI::Range(0, 65535));
+  app.add_option("--grpc-port-file", c.grpc_port_file,
+                 "Write the bound gRPC port to this file once listening");
+  app.add_option("--grpc-threads", c.grpc_threads, "gRPC completion-queue threads")->check(CLI::Range(1, 64));
+}
+
 // "host:port", where host is a name, an IPv4 address or a bracketed IPv6 one.
 std::string CheckPeer(const std::string& peer) {
   static const std::regex kPeer(R"(([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):([0-9]{1,5}))");
@@ -124,6 +161,8 @@ ParseOutcome ParseFlags(int argc, char** argv) {
   AddWarmRestartFlags(app, c);
   std::string prewarm_bytes = "0";
   AddPrewarmFlags(app, c, prewarm_bytes);
+  AddAccessControlFlags(app, c);
+  AddGrpcFlags(app, c);
   AddDashboardFlags(app, c);
 
   // S3 store and disk cache (issue 4).
@@ -167,6 +206,12 @@ ParseOutcome ParseFlags(int argc, char** argv) {
     c.memory_budget_bytes = *ParseByteSize(budget);
   } else {
     c.memory_budget_bytes = PhysicalMemoryBytes() * 7 / 10;
+  }
+  if (std::string error = CheckAccessControlFlags(c); !error.empty()) {
+    outcome.exit_now = true;
+    outcome.exit_code = 2;
+    outcome.message = error;
+    return outcome;
   }
   if (c.memory_budget_bytes <= 0) {
     outcome.exit_now = true;

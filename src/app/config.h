@@ -63,6 +63,19 @@ struct Config {
   int prewarm_loads_per_minute = 30;
   double prewarm_lead_seconds = 60;
 
+  // Access control (issue 13; frontend/http/access_control.h). All empty:
+  // every route is open, as before.
+  std::string admin_token_file;
+  std::string api_token_file;
+  std::string sigv4_credentials_file;
+  std::string sigv4_region;  // empty: any region a credential scope names
+  bool metrics_auth = false;
+
+  // KServe V2 over gRPC (issue 12): off unless a port is given (0: any free one).
+  int grpc_port = -1;
+  std::string grpc_port_file;
+  int grpc_threads = 1;
+
   // The dashboard (issue 17): other instances whose summaries the page shows
   // ("host:port"), and how often the activity history is sampled.
   std::vector<std::string> dashboard_peers;

@@ -146,6 +146,39 @@ TEST(ConfigTest, DeadlineFlags) {
   EXPECT_TRUE(Parse({"--s3-low-speed-time", "0"}).exit_now);
 }
 
+TEST(ConfigTest, AccessControlFlags) {
+  ParseOutcome off = Parse({});
+  EXPECT_TRUE(off.config.admin_token_file.empty());
+  EXPECT_FALSE(off.config.metrics_auth);
+  ParseOutcome on = Parse({"--admin-token-file", "/a", "--api-token-file", "/b", "--sigv4-credentials", "/c",
+                           "--sigv4-region", "eu-west-1", "--metrics-auth"});
+  ASSERT_FALSE(on.exit_now) << on.message;
+  EXPECT_EQ(on.config.admin_token_file, "/a");
+  EXPECT_EQ(on.config.api_token_file, "/b");
+  EXPECT_EQ(on.config.sigv4_credentials_file, "/c");
+  EXPECT_EQ(on.config.sigv4_region, "eu-west-1");
+  EXPECT_TRUE(on.config.metrics_auth);
+  ParseOutcome metrics_alone = Parse({"--metrics-auth"});
+  EXPECT_TRUE(metrics_alone.exit_now);
+  EXPECT_THAT(metrics_alone.message, HasSubstr("--metrics-auth needs"));
+  EXPECT_THAT(Parse({"--sigv4-region", "us-east-1"}).message, HasSubstr("--sigv4-region needs"));
+}
+
+TEST(ConfigTest, GrpcFlags) {
+  ParseOutcome d = Parse({});
+  ASSERT_FALSE(d.exit_now) << d.message;
+  EXPECT_EQ(d.config.grpc_port, -1);  // off
+  EXPECT_EQ(d.config.grpc_threads, 1);
+  ParseOutcome on = Parse({"--grpc-port", "0", "--grpc-port-file", "/tmp/p", "--grpc-threads", "3"});
+  ASSERT_FALSE(on.exit_now) << on.message;
+  EXPECT_EQ(on.config.grpc_port, 0);
+  EXPECT_EQ(on.config.grpc_port_file, "/tmp/p");
+  EXPECT_EQ(on.config.grpc_threads, 3);
+  EXPECT_TRUE(Parse({"--grpc-port", "70000"}).exit_now);
+  EXPECT_TRUE(Parse({"--grpc-threads", "0"}).exit_now);
+  EXPECT_THAT(Parse({"--help"}).message, HasSubstr("--grpc-port"));
+}
+
 }  // namespace
 }  // namespace modelmux
 

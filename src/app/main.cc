@@ -1,6 +1,7 @@
 // modelmux: wires the store, the TorchScript backend, the inference server and
 // the HTTP front end together, then waits for SIGTERM/SIGINT and shuts down
-// gracefully: stop accepting, finish the requests in flight, exit 0.
+// gracefully: stop accepting, finish the requests in flight, exit 0. SIGHUP
+// re-reads the credentials files (access control) and keeps serving.
 #include <pthread.h>
 #include <signal.h>
 
@@ -10,12 +11,14 @@
 #include <iostream>
 #include <set>
 
+#include "app/access_setup.h"
 #include "app/config.h"
 #include "app/store_factory.h"
 #include "backends/torchscript/torchscript_backend.h"
 #include "common/byte_size.h"
 #include "common/status_macros.h"
 #include "eviction/policy_factory.h"
+#include "frontend/grpc/grpc_server.h"
 #include "frontend/http/http_server.h"
 #include "metrics/metrics.h"
 #include "metrics/store_metrics.h"
@@ -107,6 +110,28 @@ std::unique_ptr<WarmStateWriter> StartStateWriter(const Config& config, const In
   return writer;
 }
 
+// KServe V2 over gRPC (issue 12), when --grpc-port is set: bound (not yet
+// started) beside the HTTP port; nullptr when off.
+absl::StatusOr<std::unique_ptr<GrpcServer>> MakeGrpc(const Config& config, InferenceServer& server) {
+  if (config.grpc_port < 0) return nullptr;
+  return GrpcServer::Create({.address = config.address,
+                             .port = static_cast<uint16_t>(config.grpc_port),
+                             .threads = config.grpc_threads,
+                             .max_message_bytes = config.max_body_bytes},
+                            &server);
+}
+
+void StartGrpc(const Config& config, GrpcServer& grpc) {
+  grpc.Start();
+  spdlog::info("modelmux serving KServe V2 gRPC on {}:{} ({} threads)", config.address, grpc.port(),
+               config.grpc_threads);
+  if (!config.grpc_port_file.empty()) {
+    std::string tmp = config.grpc_port_file + ".tmp";
+    std::ofstream(tmp) << grpc.port() << "\n";
+    std::rename(tmp.c_str(), config.grpc_port_file.c_str());
+  }
+}
+
 int Run(const Config& config) {
   spdlog::set_level(spdlog::level::from_str(config.log_level));
   // Signals are taken by sigwait below; every thread started from here on
@@ -115,8 +140,15 @@ int Run(const Config& config) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // Credentials first: a bad file stops the start before any model loads.
+  absl::StatusOr<std::unique_ptr<Authenticator>> authenticator = MakeAuthenticator(config);
+  if (!authenticator.ok()) {
+    spdlog::error("cannot start: {}", std::string(authenticator.status().message()));
+    return 2;
+  }
   ConfigureTorchThreads();
   Metrics metrics({.per_model_labels = config.per_model_metrics});
   metrics.SetMemoryBudgetBytes(config.memory_budget_bytes);
@@ -131,10 +163,20 @@ int Run(const Config& config) {
        .port = static_cast<uint16_t>(config.port),
        .io_threads = config.io_threads,
        .max_body_bytes = config.max_body_bytes,
-       .dashboard = {.peers = config.dashboard_peers, .admin_auth_configured = nullptr}},
+       .authenticator = authenticator->get(),
+       .metrics_auth = config.metrics_auth,
+       .dashboard = {.peers = config.dashboard_peers,
+                     .admin_auth_configured = [auth = authenticator->get()] {
+                       return auth != nullptr && auth->has_admin_credentials();
+                     }}},
       server->get());
   if (!http.ok()) {
     spdlog::error("cannot listen: {}", http.status().ToString());
+    return 1;
+  }
+  absl::StatusOr<std::unique_ptr<GrpcServer>> grpc = MakeGrpc(config, **server);
+  if (!grpc.ok()) {
+    spdlog::error("cannot listen: {}", grpc.status().ToString());
     return 1;
   }
   StartPreload(config, **server);
@@ -144,6 +186,7 @@ int Run(const Config& config) {
   spdlog::info("modelmux listening on http://{}:{} (store {}, budget {}, {} workers, at most {} per model)",
                config.address, (*http)->port(), info.store, FormatBytes(info.memory_budget_bytes), info.workers,
                info.max_workers_per_model);
+  if (*grpc) StartGrpc(config, **grpc);
   if (!config.port_file.empty()) {
     std::string tmp = config.port_file + ".tmp";
     std::ofstream(tmp) << (*http)->port() << "\n";
@@ -151,9 +194,12 @@ int Run(const Config& config) {
   }
 
   int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGHUP) {
+    ReloadCredentials(authenticator->get());
+  }
   spdlog::info("signal {}: no new connections; finishing requests in flight", signal_number);
   (*http)->StopAccepting();
+  if (*grpc) (*grpc)->Shutdown(std::chrono::seconds(30));  // gRPC calls in flight finish (or are cancelled)
   if (!(*http)->WaitIdle(std::chrono::seconds(30))) spdlog::warn("requests still in flight after 30 s");
   if (state_writer) {
     if (absl::Status saved = state_writer->StopAndWrite(); !saved.ok())
@@ -161,6 +207,7 @@ int Run(const Config& config) {
   }
   (*server)->Shutdown();
   (*http)->Stop();
+  if (*grpc) (*grpc)->Stop();
   if ((*server)->has_stuck_loads()) {
     // Threads stuck in abandoned loads still use the store and the backends:
     // destroying those under them would crash; the process ends here instead.

@@ -113,7 +113,10 @@ void ModelRegistry::CompleteLoad(LoadAttempt& attempt, std::unique_ptr<Model> mo
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (attempt.abandoned) {
-      after.Add([doomed = std::move(model)]() mutable { doomed.reset(); });
+      after.Add([name, seconds, doomed = std::move(model)]() mutable {
+        doomed.reset();
+        spdlog::info("abandoned load of model {} finished after {:.1f} s; its copy was discarded", name, seconds);
+      });
       return;
     }
     FinishAttemptLocked(attempt);
@@ -170,7 +173,12 @@ void ModelRegistry::CompleteLoad(LoadAttempt& attempt, std::unique_ptr<Model> mo
 
 void ModelRegistry::FailLoad(LoadAttempt& attempt, const absl::Status& error, AfterUnlock& after) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (attempt.abandoned) return;
+  if (attempt.abandoned) {
+    after.Add([name = attempt.name, reason = error.ToString()] {
+      spdlog::info("abandoned load of model {} came back with an error, discarded: {}", name, reason);
+    });
+    return;
+  }
   FinishAttemptLocked(attempt);
   attempt.slot->load = nullptr;
   FailLoadLocked(attempt.slot, error, after);

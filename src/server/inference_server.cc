@@ -153,8 +153,13 @@ void InferenceServer::CallStore(std::string what,
                                         }),
                        std::memory_order_release);
   absl::Status submitted =
-      metadata_pool_->Submit([answer, deadline, work = std::move(work)]() mutable {
-        answer(std::move(work)(CallContext{deadline, nullptr}));
+      metadata_pool_->Submit([answer, deadline, timeout_message, work = std::move(work)]() mutable {
+        absl::StatusOr<T> result = std::move(work)(CallContext{deadline, nullptr});
+        // The store gave up at our deadline: the same answer as the timer's.
+        if (absl::IsDeadlineExceeded(result.status())) {
+          result = absl::UnavailableError(absl::StrCat(timeout_message, ": ", result.status().message()));
+        }
+        answer(std::move(result));
       });
   if (!submitted.ok()) {
     answer(absl::UnavailableError(absl::StrFormat("cannot ask store %s now (%s): %s", store_->Describe(), what,

@@ -87,6 +87,17 @@ def front_request(port, method, path, body=None, headers=None):
         conn.close()
 
 
+def request(port, method, path, headers=None, body=None):
+    """One request on a fresh connection: (status, lower-case headers, body)."""
+    conn = http.client.HTTPConnection(LOOPBACK, port, timeout=60)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()
+
+
 class Client:
     """One keep-alive connection to the front end; reconnects after an error."""
 

@@ -8,8 +8,9 @@ three, with LRU eviction, a 250 ms sampler and a peer (B) named by
 page loads with no console errors, that its charts receive data, that the
 tenants table shows the right states after a load, an eviction and a failure
 (a corrupt model.pt), that sorting and search work, that the actions are off
-without admin credentials (and, where the build has access control, work with
-the admin token and are refused without it), the fleet cards, and that the
+without admin credentials and, with them, work with the admin token typed
+into the page and are refused without it or with an API token, the fleet
+cards, and that the
 Grafana dashboard in deploy/grafana queries only metrics the server exports.
 
 The browser log is read after every test: any SEVERE entry (a script error,
@@ -19,7 +20,6 @@ a failed load, a CSP violation) fails it.
 import json
 import os
 import re
-import subprocess
 import threading
 import time
 import unittest
@@ -62,11 +62,6 @@ def events(b, kind):
     """The text of each recent event of this kind the page lists."""
     return b.js("return [...document.querySelectorAll('#events li')].filter(li => li.dataset.kind === arguments[0])"
                 ".map(li => li.textContent)", kind)
-
-
-def admin_token_flag_supported():
-    help_text = subprocess.run([harness.server_binary(), "--help"], capture_output=True, text=True).stdout
-    return "--admin-token-file" in help_text
 
 
 class Traffic:
@@ -251,44 +246,55 @@ class DashboardTest(unittest.TestCase):
         b.find("#token-forget").click()
 
     def test_6_actions_with_the_admin_token(self):
-        if not admin_token_flag_supported():
-            self.skipTest("this build has no access control (--admin-token-file): the actions stay off")
-        with harness.temp_file("s3cret-admin-token\n") as tokens, \
-                Server(self.store.dir, "--workers", "1", "--admin-token-file", tokens,
-                       "--dashboard-interval", "250") as s, browser.Browser() as b:
+        admin, api = "s3cret-admin-token-0001", "s3cret-api-token-0001"
+        with harness.temp_file(admin + "\n") as admin_file, harness.temp_file(api + "\n") as api_file, \
+                Server(self.store.dir, "--workers", "1", "--admin-token-file", admin_file,
+                       "--api-token-file", api_file, "--dashboard-interval", "250") as s, browser.Browser() as b:
+            # The page is open (no data in it); its data is an API route.
+            self.assertEqual(s.status("GET", "/dashboard"), 200)
+            self.assertEqual(s.status("GET", "/v2/dashboard"), 401)
+            status, _, body = s.request("POST", f"/models/{BUSY[0]}/invoke", {"text": "hello"},
+                                        {"Authorization": f"Bearer {api}"})
+            self.assertEqual(status, 200, body)
             b.get(f"http://127.0.0.1:{s.port}/dashboard")
-            s.invoke(BUSY[0], "hello")
-            b.wait(lambda _: "need this server's admin token" in b.find("#actions-message").text, 15,
-                   "the actions message")
-            target = b.wait(lambda _: row(b, BUSY[0]), 15, "the row")
-            self.assertTrue(all(a["disabled"] for a in target["actions"]), "no token typed yet")
-            # Refused without the token: the management route itself says no.
+            b.wait(lambda _: "wants a token" in b.find("#status").text, 15, "the page to ask for a token")
+
+            # An API token reads the dashboard, but the management route refuses the pin.
+            b.find("#token").send_keys(api)
+            b.find("#token-use").click()
+            target = b.wait(lambda _: row(b, BUSY[0]), 15, "the row, read with the API token")
+            self.assertIn("need this server's admin token", b.find("#actions-message").text)
+            self.assertEqual([a["label"] for a in target["actions"]], ["pin", "unload"])
+            self.assertFalse(any(a["disabled"] for a in target["actions"]), "a token is typed in: buttons on")
+            pin = "document.querySelector('#tenant-table tr[data-name=\"%s\"] button[data-action=%s]').click()"
+            b.js(pin % (BUSY[0], "pin"))
+            b.wait(lambda _: "refused (403)" in b.find("#action-result").text, 15, "the refusal")
+            index = lambda: {e["name"]: e for e in s.json("POST", "/v2/repository/index", {},
+                                                          {"Authorization": f"Bearer {admin}"})}
+            self.assertFalse(index()[BUSY[0]]["pinned"])
+            # Without any token, the management route says 401.
             status, _, _ = s.request("POST", f"/v2/repository/models/{BUSY[0]}/load", {"parameters": {"pin": True}})
-            self.assertIn(status, (401, 403))
-            # A wrong token: the page's call is refused and says so.
-            b.find("#token").send_keys("wrong-token")
-            b.find("#token-use").click()
-            b.wait(lambda _: not row(b, BUSY[0])["actions"][0]["disabled"], 15, "buttons on")
-            b.js("document.querySelector('#tenant-table tr[data-name=\"%s\"] button[data-action=pin]').click()"
-                 % BUSY[0])
-            b.wait(lambda _: "refused" in b.find("#action-result").text, 15, "the refusal")
-            self.assertFalse(s.index()[BUSY[0]]["pinned"])
-            # The right one: pinned, then unpinned.
+            self.assertEqual(status, 401)
+
+            # The admin token: pinned, then unpinned, from the page.
             b.find("#token-forget").click()
-            b.find("#token").send_keys("s3cret-admin-token")
+            b.find("#token").send_keys(admin)
             b.find("#token-use").click()
-            b.wait(lambda _: not row(b, BUSY[0])["actions"][0]["disabled"], 15, "buttons on")
-            b.js("document.querySelector('#tenant-table tr[data-name=\"%s\"] button[data-action=pin]').click()"
-                 % BUSY[0])
-            b.wait(lambda _: row(b, BUSY[0])["pinned"] == "pinned", 15, "the row to say pinned")
-            self.assertTrue(s.index()[BUSY[0]]["pinned"])
-            b.js("document.querySelector('#tenant-table tr[data-name=\"%s\"] button[data-action=unpin]').click()"
-                 % BUSY[0])
-            b.wait(lambda _: row(b, BUSY[0])["pinned"] == "", 15, "the row to say unpinned")
-            self.assertFalse(s.index()[BUSY[0]]["pinned"])
-            # The refused call's 401/403 is the only thing the browser may complain about.
+            b.js(pin % (BUSY[0], "pin"))
+            b.wait(lambda _: (row(b, BUSY[0]) or {}).get("pinned") == "pinned", 15, "the row to say pinned")
+            self.assertTrue(index()[BUSY[0]]["pinned"])
+            b.js(pin % (BUSY[0], "unpin"))
+            b.wait(lambda _: (row(b, BUSY[0]) or {}).get("pinned") == "", 15, "the row to say unpinned")
+            self.assertFalse(index()[BUSY[0]]["pinned"])
+            # The refused calls (401 before the token, 403 for the API token's pin) are all the
+            # browser may complain about.
             noise = [m for m in b.severe_console_messages() if not re.search(r"status of 40[13]", m)]
             self.assertEqual(noise, [])
+
+        # With only admin tokens the data stays open and says the actions are possible.
+        with harness.temp_file(admin + "\n") as admin_file, \
+                Server(self.store.dir, "--workers", "1", "--admin-token-file", admin_file) as s:
+            self.assertTrue(s.json("GET", "/v2/dashboard?sections=summary")["actions"]["admin_auth"])
 
     # ---------------------------------------------------------------- fleet
 

@@ -7,8 +7,10 @@ manifests are checked structurally (python3-yaml): required fields, selectors
 that match pod labels, probes and ports that exist, the HPA's metric produced by
 the adapter rule from a counter the real server exports, and the HAProxy
 configuration in the ConfigMap identical to deploy/haproxy/modelmux.cfg plus the
-Kubernetes server lines. When kubectl is installed, `kubectl kustomize` must
-also render the directory.
+Kubernetes server lines, and the token files the instances read mounted from the
+Secret the kustomization generates (with the probe and scrape paths open under
+those flags on the real server). When kubectl is installed, `kubectl kustomize`
+must also render the directory.
 """
 
 import os
@@ -154,14 +156,72 @@ class KubernetesManifestTest(unittest.TestCase):
             metrics = s.metrics()
         self.assertIn(f"# TYPE {series} counter", metrics)
 
+    def test_instances_read_their_tokens_from_the_generated_secret(self):
+        dep, container, ports = self.check_deployment("modelmux")
+        args = dict(a.split("=", 1) for a in container["args"] if "=" in a)
+        generators = {g["name"]: g for g in self.kustomization.get("secretGenerator", [])}
+        volumes = {v["name"]: v for v in dep["spec"]["template"]["spec"]["volumes"]}
+        mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
+        for flag in ("--admin-token-file", "--api-token-file"):
+            self.assertIn(flag, args)
+            directory, key = os.path.split(args[flag])
+            self.assertIn(directory, mounts, f"{flag} is on a volume")
+            self.assertTrue(mounts[directory].get("readOnly"))
+            secret = volumes[mounts[directory]["name"]]["secret"]["secretName"]
+            self.assertIn(secret, generators, "the kustomization generates the Secret")
+            generator = generators[secret]
+            # A fixed name: updating the Secret changes the files in place, for SIGHUP.
+            self.assertTrue(generator["options"]["disableNameSuffixHash"])
+            keys = dict(f.split("=", 1) for f in generator["files"])
+            self.assertIn(key, keys)
+            # The token files live beside the manifests, kept out of git.
+            source = os.path.join(K8S, keys[key])
+            with open(os.path.join(os.path.dirname(source), ".gitignore"), encoding="utf-8") as f:
+                self.assertIn("*", f.read().split())
+
+    def test_probes_and_scrape_need_no_token_under_the_manifest_flags(self):
+        dep, container, _ = self.check_deployment("modelmux")
+        paths = {container[p]["httpGet"]["path"] for p in ("readinessProbe", "livenessProbe", "startupProbe")}
+        paths.add(dep["spec"]["template"]["metadata"]["annotations"]["prometheus.io/path"])
+        self.assertIn("option httpchk GET /ping", self.one("ConfigMap", "modelmux-haproxy")["data"]["haproxy.cfg"])
+        paths.add("/ping")
+        auth_flags = [a for a in container["args"] if a.startswith(("--admin-token-file", "--api-token-file",
+                                                                     "--metrics-auth", "--sigv4"))]
+        self.assertTrue(auth_flags)
+        with tempfile.TemporaryDirectory() as tmp:
+            flags = []
+            for a in auth_flags:
+                name, _, path = a.partition("=")
+                if path:
+                    local = os.path.join(tmp, os.path.basename(path))
+                    with open(local, "w", encoding="utf-8") as f:
+                        f.write("probe-test-token-" + os.urandom(8).hex() + "\n")
+                    flags += [name, local]
+                else:
+                    flags.append(name)
+            with Server(harness.shared_store(), "--workers", "1", *flags) as s:
+                for path in sorted(paths):
+                    self.assertEqual(s.status("GET", path), 200, f"{path} under {auth_flags}")
+                self.assertEqual(s.status("DELETE", "/models/anything"), 401, "management is closed")
+
     def test_kubectl_renders_the_kustomization(self):
         kubectl = shutil.which("kubectl")
         if not kubectl:
             self.skipTest("kubectl is not installed (optional: the structural checks above stand alone)")
-        result = subprocess.run([kubectl, "kustomize", K8S], capture_output=True, text=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            # A copy with stand-in token files (the real ones are not in git).
+            copy = os.path.join(tmp, "k8s")
+            shutil.copytree(K8S, copy)
+            for generator in self.kustomization.get("secretGenerator", []):
+                for entry in generator["files"]:
+                    path = os.path.join(copy, entry.split("=", 1)[-1])
+                    os.makedirs(os.path.dirname(path), exist_ok=True)
+                    with open(path, "w", encoding="utf-8") as f:
+                        f.write("stand-in-token-0123456789\n")
+            result = subprocess.run([kubectl, "kustomize", copy], capture_output=True, text=True)
         self.assertEqual(result.returncode, 0, result.stderr)
         rendered = [d for d in yaml.safe_load_all(result.stdout) if d]
-        self.assertEqual(len(rendered), len(self.docs))
+        self.assertEqual(len(rendered), len(self.docs) + len(self.kustomization.get("secretGenerator", [])))
         for d in rendered:
             if d["kind"] != "Namespace":
                 self.assertEqual(d["metadata"]["namespace"], self.kustomization["namespace"])

@@ -236,21 +236,26 @@ class WarmRestartTest(unittest.TestCase):
 
 
 class FleetScriptTest(unittest.TestCase):
+    def start_script(self, tmp, *flags):
+        """scripts/fleet with 2 instances: (process, front port)."""
+        port_file = os.path.join(tmp, "port")
+        proc = subprocess.Popen(
+            [fh.FLEET_SCRIPT, "--store", harness.shared_store(), "--instances", "2", "--port-file", port_file,
+             "--bin", harness.server_binary(), "--haproxy", fh.haproxy_binary(), "--workdir", tmp, *flags,
+             "--", "--workers", "1"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 60
+        while not fh.fleet.read_text(port_file):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                self.fail("no front port: " + proc.communicate()[0])
+            time.sleep(0.05)
+        return proc, int(fh.fleet.read_text(port_file))
+
     def test_script_prints_the_front_port_serves_and_stops_cleanly(self):
         with tempfile.TemporaryDirectory(prefix="modelmux-fleet-cli-") as tmp:
-            port_file = os.path.join(tmp, "port")
-            proc = subprocess.Popen(
-                [fh.FLEET_SCRIPT, "--store", harness.shared_store(), "--instances", "2", "--port-file", port_file,
-                 "--bin", harness.server_binary(), "--haproxy", fh.haproxy_binary(), "--workdir", tmp,
-                 "--", "--workers", "1"],
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            proc, port = self.start_script(tmp)
             try:
-                deadline = time.monotonic() + 60
-                while not fh.fleet.read_text(port_file):
-                    self.assertIsNone(proc.poll(), proc.stdout.read() if proc.poll() is not None else "")
-                    self.assertLess(time.monotonic(), deadline, "no front port")
-                    time.sleep(0.05)
-                port = int(fh.fleet.read_text(port_file))
                 model = harness.tenants()[0]
                 client = fh.Client(port)
                 status, instance, _ = client.invoke(model, harness.ticket_text(model))
@@ -272,6 +277,34 @@ class FleetScriptTest(unittest.TestCase):
             self.assertIn("mm0=0 mm1=0", out)
             for pid in pids:  # reaped by the script, so gone from /proc
                 self.assertFalse(os.path.exists(f"/proc/{pid}"), f"child {pid} outlived scripts/fleet")
+
+    def test_script_passes_token_files_and_haproxy_passes_the_header(self):
+        admin = "fleet-admin-" + os.urandom(12).hex()
+        model = harness.tenants()[1]
+        with tempfile.TemporaryDirectory(prefix="modelmux-fleet-auth-") as tmp:
+            token_file = os.path.join(tmp, "admin-tokens")
+            with open(token_file, "w", encoding="utf-8") as f:
+                f.write(admin + "\n")
+            proc, port = self.start_script(tmp, "--admin-token-file", token_file)
+            try:
+                client = fh.Client(port)
+                status, _, _ = client.invoke(model, harness.ticket_text(model))  # API routes stay open
+                client.close()
+                self.assertEqual(status, 200)
+                # A management call through HAProxy: refused without the token,
+                # done with it (HAProxy passes the Authorization header through).
+                status, headers, _ = fh.request(port, "DELETE", f"/models/{model}")
+                self.assertEqual(status, 401)
+                self.assertEqual(headers.get("www-authenticate"), 'Bearer realm="modelmux"')
+                status, _, body = fh.request(port, "DELETE", f"/models/{model}", {"Authorization": "Bearer " + admin})
+                self.assertEqual(status, 200, body)
+                proc.send_signal(signal.SIGTERM)
+                out, _ = proc.communicate(timeout=60)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+            self.assertEqual(proc.returncode, 0, out)
 
 
 if __name__ == "__main__":

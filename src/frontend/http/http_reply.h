@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "frontend/auth/auth_request.h"
 #include "frontend/http/route_table.h"
 
 namespace modelmux {
@@ -42,6 +43,7 @@ struct HttpRequestView {
   std::string_view timeout_ms;    // X-Modelmux-Timeout-Ms (inference routes), empty when absent
   std::chrono::steady_clock::time_point received{};  // when the request's header was read
   std::string* body = nullptr;
+  const RequestHeaders* headers = nullptr;  // every header field, looked up in place (access control)
 };
 
 class ReplySink {

@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <optional>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -37,6 +38,10 @@ struct HttpServer::Impl {
         accept_retry(acceptor.get_executor()),
         sweep_timer(net::make_strand(io)) {
     host.router = &router;
+    if (opts.authenticator != nullptr) {
+      access.emplace(*opts.authenticator, opts.metrics_auth, server->metrics().registry());
+      host.access = &*access;
+    }
     host.metrics = &server->metrics();
     host.max_body_bytes = static_cast<uint64_t>(opts.max_body_bytes);
     host.idle_timeout = opts.idle_timeout;
@@ -54,6 +59,7 @@ struct HttpServer::Impl {
   // hold them): both are declared before it so they outlive it.
   const Options options;
   Router router;
+  std::optional<AccessControl> access;
   SessionHost host;
   net::io_context io;
   tcp::acceptor acceptor;

@@ -24,6 +24,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "frontend/auth/authenticator.h"
 #include "frontend/http/dashboard_options.h"
 #include "server/inference_server.h"
 
@@ -39,6 +40,10 @@ class HttpServer {
     // A connection that keeps the server waiting this long (idle keep-alive,
     // or a request arriving too slowly) is closed.
     std::chrono::seconds idle_timeout{60};
+    // Access control (access_control.h); null: every route is open. Must
+    // outlive the HttpServer.
+    const Authenticator* authenticator = nullptr;
+    bool metrics_auth = false;  // /metrics needs an API credential
     DashboardOptions dashboard;  // GET /dashboard's peers and admin-auth check
   };
 

@@ -70,6 +70,25 @@ void AppendHeader(std::string& out, std::string_view name, std::string_view valu
   out.append(name).append(": ").append(value).append("\r\n");
 }
 
+// The request's header fields for the access check, looked up in place.
+class FieldHeaders final : public RequestHeaders {
+ public:
+  explicit FieldHeaders(const http::fields& fields) : fields_(fields) {}
+  bool Find(std::string_view name, std::string_view* value) const override {
+    auto it = fields_.find(beast::string_view(name.data(), name.size()));
+    if (it == fields_.end()) return false;
+    *value = ToStd(it->value());
+    return true;
+  }
+  void ForEach(std::string_view name, absl::FunctionRef<void(std::string_view)> fn) const override {
+    auto [it, end] = fields_.equal_range(beast::string_view(name.data(), name.size()));
+    for (; it != end; ++it) fn(ToStd(it->value()));
+  }
+
+ private:
+  const http::fields& fields_;
+};
+
 void BuildHead(std::string& head, const HttpReply& reply, size_t body_size, bool close, bool http10) {
   head.clear();
   head.append("HTTP/1.1 ");
@@ -208,6 +227,12 @@ void HttpSession::Dispatch() {
     view.timeout_ms = ToStd(request[beast::string_view(kTimeoutHeader.data(), kTimeoutHeader.size())]);
   }
   view.body = &request.body();
+  const FieldHeaders headers(request);
+  view.headers = &headers;
+  if (host_.access != nullptr) {
+    if (std::optional<HttpReply> refused = host_.access->Check(view, match.route))
+      return Send(*std::move(refused));
+  }
   std::optional<HttpReply> reply = host_.router->Handle(view, match, shared_from_this());
   if (reply.has_value()) Send(*std::move(reply));
 }

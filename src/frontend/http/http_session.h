@@ -7,7 +7,9 @@
 // server threads (ReplySink::Reply) are dispatched onto that strand first.
 // Bodies over the limit get 413, malformed requests 400; both then close the
 // connection after draining what the client still sends (a lingering close, so
-// the client reads the answer rather than a reset).
+// the client reads the answer rather than a reset). When the host has an
+// AccessControl, a request on a route that needs credentials is checked
+// before the Router sees it; a refusal (401/403) keeps the connection.
 //
 // SessionHost is what sessions share with the HttpServer that owns them.
 #pragma once
@@ -26,6 +28,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include <mutex>
+#include "frontend/http/access_control.h"
 #include "frontend/http/http_reply.h"
 #include "frontend/http/router.h"
 #include "metrics/metrics.h"
@@ -36,6 +39,7 @@ class HttpSession;
 
 struct SessionHost {
   const Router* router = nullptr;
+  const AccessControl* access = nullptr;  // null: every route is open
   Metrics* metrics = nullptr;
   uint64_t max_body_bytes = 0;
   std::chrono::steady_clock::duration idle_timeout{};    // waiting for the client
