@@ -112,12 +112,14 @@ std::unique_ptr<WarmStateWriter> StartStateWriter(const Config& config, const In
 
 // KServe V2 over gRPC (issue 12), when --grpc-port is set: bound (not yet
 // started) beside the HTTP port; nullptr when off.
-absl::StatusOr<std::unique_ptr<GrpcServer>> MakeGrpc(const Config& config, InferenceServer& server) {
+absl::StatusOr<std::unique_ptr<GrpcServer>> MakeGrpc(const Config& config, InferenceServer& server,
+                                                     const Authenticator* authenticator) {
   if (config.grpc_port < 0) return nullptr;
   return GrpcServer::Create({.address = config.address,
                              .port = static_cast<uint16_t>(config.grpc_port),
                              .threads = config.grpc_threads,
-                             .max_message_bytes = config.max_body_bytes},
+                             .max_message_bytes = config.max_body_bytes,
+                             .authenticator = authenticator},
                             &server);
 }
 
@@ -174,7 +176,7 @@ int Run(const Config& config) {
     spdlog::error("cannot listen: {}", http.status().ToString());
     return 1;
   }
-  absl::StatusOr<std::unique_ptr<GrpcServer>> grpc = MakeGrpc(config, **server);
+  absl::StatusOr<std::unique_ptr<GrpcServer>> grpc = MakeGrpc(config, **server, authenticator->get());
   if (!grpc.ok()) {
     spdlog::error("cannot listen: {}", grpc.status().ToString());
     return 1;

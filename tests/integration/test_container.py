@@ -57,6 +57,8 @@ NOT_IN_IMAGE = {
     "npm": "s3rver, the S3 server of the tests",
     "clang": "bench/fuzz (libFuzzer)",
     "libclang-rt-14-dev": "bench/fuzz (libFuzzer runtime)",
+    "python3-grpcio": "the gRPC client of the tests",
+    "python3-protobuf": "the gRPC client of the tests",
     "chromium": "the dashboard's browser tests",
     "chromium-driver": "the dashboard's browser tests",
     "python3-selenium": "the dashboard's browser tests",

@@ -171,9 +171,15 @@ std::string HostPort(const std::string& address, uint16_t port) {
 
 struct GrpcServer::Impl : ServerCore {
   Impl(const Options& options, InferenceServer* server)
-      : ServerCore(server), options(options), methods(*this) {}
+      : ServerCore(server), options(options), methods(*this) {
+    if (options.authenticator != nullptr) {
+      access_check.emplace(*options.authenticator, server->metrics().registry());
+      access = &*access_check;
+    }
+  }
 
   const Options options;
+  std::optional<GrpcAccess> access_check;
   InferenceMethods methods;
   std::unique_ptr<grpc::Server> server;
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> queues;

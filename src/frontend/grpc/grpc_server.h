@@ -25,6 +25,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "frontend/auth/authenticator.h"
 #include "server/inference_server.h"
 
 namespace modelmux {
@@ -37,6 +38,9 @@ class GrpcServer {
     int threads = 1;    // completion-queue threads
     // Largest request message; larger ones get RESOURCE_EXHAUSTED from gRPC.
     int64_t max_message_bytes = int64_t{6} << 20;
+    // Credentials checked on every method but the open ones (grpc_access.h);
+    // null: none configured, every method open. Must outlive the server.
+    const Authenticator* authenticator = nullptr;
     // How often readiness is copied into the health service.
     std::chrono::milliseconds health_interval{100};
   };

@@ -21,6 +21,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "frontend/grpc/grpc_access.h"
 #include "frontend/grpc/grpc_status.h"
 #include "frontend/grpc/inference_service.h"
 #include "grpcpp/completion_queue.h"
@@ -40,6 +41,7 @@ class Tag {
 struct CallState {
   explicit CallState(GrpcMetrics* metrics) : metrics(metrics) {}
   GrpcMetrics* const metrics;
+  const GrpcAccess* access = nullptr;  // null: no credentials configured, every method open
   std::atomic<bool> draining{false};
   std::atomic<int> in_flight{0};  // arrived, status not yet sent
 };
@@ -79,6 +81,12 @@ class UnaryCall final : public Tag, public Rpc<Request, Reply> {
         return;
       }
       Listen(shared_, method_, cq_);
+      if (shared_.access != nullptr) {
+        if (absl::Status allowed = shared_.access->Check(method_.name, context_); !allowed.ok()) {
+          Finish(allowed);
+          return;
+        }
+      }
       method_.handler(*this);  // may Finish, and so end, this call
       return;
     }

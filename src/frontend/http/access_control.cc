@@ -59,11 +59,7 @@ AccessControl::AccessControl(const Authenticator& authenticator, bool metrics_au
                              prometheus::Registry& registry)
     : authenticator_(authenticator),
       metrics_auth_(metrics_auth),
-      failures_(prometheus::BuildCounter()
-                    .Name("modelmux_auth_failures_total")
-                    .Help("Requests refused for their credentials, by route template and reason "
-                          "(missing, invalid, expired, bad_signature, insufficient)")
-                    .Register(registry)) {}
+      failures_(registry) {}
 
 AccessLevel AccessControl::Required(Route route, HttpMethod method) const {
   switch (ClassOf(route, method)) {
@@ -97,7 +93,7 @@ std::optional<HttpReply> AccessControl::Check(const HttpRequestView& request, Ro
 
 HttpReply AccessControl::Refuse(const HttpRequestView& request, Route route, AuthResult result) const {
   const std::string_view reason = AuthFailureName(result.failure);
-  failures_.Add({{"route", std::string(RouteTemplate(route))}, {"reason", std::string(reason)}}).Increment();
+  failures_.CountFailure(RouteTemplate(route), reason);
   // Debug only: a flood of bad requests must not flood the log. Never a credential.
   spdlog::debug("auth: refused {} {} ({}): {}", HttpMethodName(request.method), RouteTemplate(route), reason,
                 result.message);

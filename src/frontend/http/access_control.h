@@ -28,8 +28,7 @@
 #include "frontend/auth/authenticator.h"
 #include "frontend/http/http_reply.h"
 #include "frontend/http/route_table.h"
-#include "prometheus/counter.h"
-#include "prometheus/family.h"
+#include "metrics/auth_metrics.h"
 #include "prometheus/registry.h"
 
 namespace modelmux {
@@ -58,7 +57,7 @@ class AccessControl {
 
   const Authenticator& authenticator_;
   const bool metrics_auth_;
-  prometheus::Family<prometheus::Counter>& failures_;
+  mutable AuthMetrics failures_;
 };
 
 }  // namespace modelmux
