@@ -60,10 +60,12 @@ void CheckRoundTrip(const DecodedInfer& decoded) {
                "the id is echoed unchanged");
   }
   std::vector<Tensor> again;
-  const absl::Status status = ReadV2Inputs(outputs, again);
+  std::vector<int64_t> binary_sizes;
+  const absl::Status status = ReadV2Inputs(outputs, again, binary_sizes);
   if (!status.ok()) std::fprintf(stderr, "re-decoding the answer: %s\n", fuzz::Message(status).c_str());
   FUZZ_CHECK(status.ok(), "the encoder's tensors decode again");
   FUZZ_CHECK(again.size() == decoded.tensors.size(), "as many tensors come back");
+  for (int64_t size : binary_sizes) FUZZ_CHECK(size == -1, "a JSON answer carries no binary data");
   for (size_t i = 0; i < again.size(); ++i) {
     const Tensor& a = decoded.tensors[i];
     const Tensor& b = again[i];

@@ -1,5 +1,6 @@
 #include "app/config.h"
 
+#include <algorithm>
 #include <regex>
 #include <thread>
 
@@ -115,6 +116,26 @@ void AddDashboardFlags(CLI::App& app, Config& c) {
       ->check(CLI::Range(100, 60000));
 }
 
+// SageMaker Runtime's names (endpoint, variant): 1-63 letters, digits and
+// hyphens, starting and ending with a letter or digit.
+std::string CheckSageMakerName(const std::string& text) {
+  const bool ok =
+      !text.empty() && text.size() <= 63 && text.front() != '-' && text.back() != '-' &&
+      std::all_of(text.begin(), text.end(), [](char ch) { return absl::ascii_isalnum(ch) || ch == '-'; });
+  return ok ? std::string()
+            : "1 to 63 letters, digits and hyphens, starting and ending with a letter or digit";
+}
+
+// SageMaker Runtime's InvokeEndpoint (issue 12).
+void AddSageMakerRuntimeFlags(CLI::App& app, Config& c) {
+  app.add_option("--endpoint-name", c.endpoint_name,
+                 "Answer POST /endpoints/{name}/invocations for this endpoint name only (default: any)")
+      ->check(CheckSageMakerName);
+  app.add_option("--production-variant", c.production_variant,
+                 "Variant name reported to SageMaker Runtime clients (x-Amzn-Invoked-Production-Variant)")
+      ->check(CheckSageMakerName);
+}
+
 }  // namespace
 
 ParseOutcome ParseFlags(int argc, char** argv) {
@@ -163,6 +184,7 @@ ParseOutcome ParseFlags(int argc, char** argv) {
   AddPrewarmFlags(app, c, prewarm_bytes);
   AddAccessControlFlags(app, c);
   AddGrpcFlags(app, c);
+  AddSageMakerRuntimeFlags(app, c);
   AddDashboardFlags(app, c);
 
   // S3 store and disk cache (issue 4).

@@ -76,6 +76,11 @@ struct Config {
   std::string grpc_port_file;
   int grpc_threads = 1;
 
+  // SageMaker Runtime (issue 12): the endpoint name POST /endpoints/{name}/invocations
+  // answers to (empty: any), and the variant it reports.
+  std::string endpoint_name;
+  std::string production_variant = "AllTraffic";
+
   // The dashboard (issue 17): other instances whose summaries the page shows
   // ("host:port"), and how often the activity history is sampled.
   std::vector<std::string> dashboard_peers;

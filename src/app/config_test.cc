@@ -33,6 +33,23 @@ TEST(ConfigTest, DefaultsAndSuffixes) {
   EXPECT_EQ(p.config.port, 0);
 }
 
+TEST(ConfigTest, SageMakerRuntimeNames) {
+  ParseOutcome d = Parse({});
+  EXPECT_EQ(d.config.endpoint_name, "");
+  EXPECT_EQ(d.config.production_variant, "AllTraffic");
+  ParseOutcome p = Parse({"--endpoint-name", "tickets-prod-1", "--production-variant", "blue"});
+  ASSERT_FALSE(p.exit_now) << p.message;
+  EXPECT_EQ(p.config.endpoint_name, "tickets-prod-1");
+  EXPECT_EQ(p.config.production_variant, "blue");
+  for (const char* bad : {"-leading", "trailing-", "under_score", "a/b", ""}) {
+    ParseOutcome o = Parse({"--endpoint-name", bad});
+    EXPECT_TRUE(o.exit_now) << bad;
+    EXPECT_NE(o.exit_code, 0) << bad;
+  }
+  EXPECT_TRUE(Parse({"--endpoint-name", std::string(64, 'e').c_str()}).exit_now);
+  EXPECT_TRUE(Parse({"--production-variant", "all traffic"}).exit_now);
+}
+
 TEST(ConfigTest, RejectsBadValuesWithAMessage) {
   ParseOutcome bad = Parse({"--memory-budget", "lots"});
   EXPECT_TRUE(bad.exit_now);

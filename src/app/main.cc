@@ -167,6 +167,7 @@ int Run(const Config& config) {
        .max_body_bytes = config.max_body_bytes,
        .authenticator = authenticator->get(),
        .metrics_auth = config.metrics_auth,
+       .routes = {.endpoint_name = config.endpoint_name, .production_variant = config.production_variant},
        .dashboard = {.peers = config.dashboard_peers,
                      .admin_auth_configured = [auth = authenticator->get()] {
                        return auth != nullptr && auth->has_admin_credentials();

@@ -59,6 +59,8 @@ NOT_IN_IMAGE = {
     "libclang-rt-14-dev": "bench/fuzz (libFuzzer runtime)",
     "python3-grpcio": "the gRPC client of the tests",
     "python3-protobuf": "the gRPC client of the tests",
+    "python3-boto3": "the AWS SDK client of the tests",
+    "awscli": "the AWS CLI client of the tests",
     "chromium": "the dashboard's browser tests",
     "chromium-driver": "the dashboard's browser tests",
     "python3-selenium": "the dashboard's browser tests",

@@ -68,6 +68,9 @@ class FleetAffinityTest(unittest.TestCase):
                 calls = [("POST", f"/models/{m}/invoke", {"text": text}, {}),
                          ("POST", "/invocations", {"text": text}, {"X-Amzn-SageMaker-Target-Model": m}),
                          ("POST", "/invocations", {"text": text}, {"X-Amzn-SageMaker-Target-Model": m + ".tar.gz"}),
+                         # SageMaker Runtime's InvokeEndpoint, as the AWS SDKs send it.
+                         ("POST", "/endpoints/tickets/invocations", {"text": text},
+                          {"X-Amzn-SageMaker-Target-Model": m + ".tar.gz"}),
                          ("POST", f"/v2/models/{m}/infer", v2, {}),
                          ("GET", f"/v2/models/{m}/ready", None, {}),
                          ("GET", f"/models/{m}", None, {}),

@@ -114,8 +114,8 @@ class GrpcFixture:
         names = harness.tenants()
         store.add(names[0], names[0])
         store.add(names[1], names[1])
-        subprocess.run([harness.env_path("MODELMUX_MAKE_TENSOR_MODEL"), "--out",
-                        os.path.join(store.dir, TENSOR_MODEL)], check=True, capture_output=True)
+        subprocess.run([harness.env_path("MODELMUX_MAKE_TENSOR_MODEL"), "--out", store.dir, "--name", TENSOR_MODEL,
+                        "--kind", "all-types"], check=True, capture_output=True)
         subprocess.run([harness.env_path("MODELMUX_MAKE_FAULT_MODELS"), "--source",
                         os.path.join(harness.shared_store(), names[2]), "--out", store.dir,
                         "--slow-name", SLOW_MODEL, "--throws-name", "throwing-tenant",

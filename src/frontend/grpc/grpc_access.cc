@@ -37,6 +37,11 @@ class MetadataHeaders : public RequestHeaders {
       if (SameName(std::string_view(key.data(), key.size()), name)) fn(std::string_view(entry.data(), entry.size()));
     }
   }
+  void ForEachField(absl::FunctionRef<void(std::string_view, std::string_view)> fn) const override {
+    for (const auto& [key, entry] : metadata_) {
+      fn(std::string_view(key.data(), key.size()), std::string_view(entry.data(), entry.size()));
+    }
+  }
 
  private:
   const std::multimap<grpc::string_ref, grpc::string_ref>& metadata_;

@@ -9,11 +9,11 @@
 namespace modelmux {
 namespace {
 
-constexpr std::string_view kBearerChallenge = "WWW-Authenticate: Bearer realm=\"modelmux\"\r\n";
+constexpr std::string_view kBearerChallenge = "Bearer realm=\"modelmux\"";
 // The error types AWS services answer with, which the AWS SDKs raise.
-constexpr std::string_view kAwsInvalidSignature = "x-amzn-ErrorType: InvalidSignatureException\r\n";
-constexpr std::string_view kAwsUnrecognizedClient = "x-amzn-ErrorType: UnrecognizedClientException\r\n";
-constexpr std::string_view kAwsAccessDenied = "x-amzn-ErrorType: AccessDeniedException\r\n";
+constexpr std::string_view kAwsInvalidSignature = "InvalidSignatureException";
+constexpr std::string_view kAwsUnrecognizedClient = "UnrecognizedClientException";
+constexpr std::string_view kAwsAccessDenied = "AccessDeniedException";
 
 std::string_view AwsErrorType(AuthFailure failure) {
   switch (failure) {
@@ -106,9 +106,9 @@ HttpReply AccessControl::Refuse(const HttpRequestView& request, Route route, Aut
   if (result.sigv4) writer.Key("message").String(result.message);
   writer.EndObject();
   if (status == 401) {
-    reply.extra_headers = kBearerChallenge;
+    reply.headers.push_back({"WWW-Authenticate", std::string(kBearerChallenge)});
   } else if (result.sigv4) {
-    reply.extra_headers = AwsErrorType(result.failure);
+    reply.headers.push_back({"x-amzn-ErrorType", std::string(AwsErrorType(result.failure))});
   }
   return reply;
 }

@@ -3,6 +3,7 @@
 #include <memory>
 #include <utility>
 
+#include "absl/types/span.h"
 #include "fmt/format.h"
 #include "frontend/http/dashboard_json.h"
 #include "frontend/http/request_target.h"
@@ -10,22 +11,36 @@
 namespace modelmux {
 namespace {
 
+struct StaticHeader {
+  std::string_view name;
+  std::string_view value;
+};
+
 // The page: revalidated on every load (it names the current assets), run only
 // with its own script and styles, fetching from anywhere (the peers).
-constexpr std::string_view kPageHeaders =
-    "Cache-Control: no-cache\r\n"
-    "Content-Security-Policy: default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self' http: https:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'\r\n"
-    "X-Content-Type-Options: nosniff\r\n"
-    "Referrer-Policy: no-referrer\r\n";
+constexpr StaticHeader kPageHeaders[] = {
+    {"Cache-Control", "no-cache"},
+    {"Content-Security-Policy",
+     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+     "connect-src 'self' http: https:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"},
+    {"X-Content-Type-Options", "nosniff"},
+    {"Referrer-Policy", "no-referrer"},
+};
 // Assets are named by their content's hash: a new build names new files.
-constexpr std::string_view kAssetHeaders =
-    "Cache-Control: public, max-age=31536000, immutable\r\n"
-    "X-Content-Type-Options: nosniff\r\n";
+constexpr StaticHeader kAssetHeaders[] = {
+    {"Cache-Control", "public, max-age=31536000, immutable"},
+    {"X-Content-Type-Options", "nosniff"},
+};
 // Live data, readable by other instances' pages (read-only, no credentials).
-constexpr std::string_view kDataHeaders =
-    "Cache-Control: no-store\r\n"
-    "Access-Control-Allow-Origin: *\r\n";
+constexpr StaticHeader kDataHeaders[] = {
+    {"Cache-Control", "no-store"},
+    {"Access-Control-Allow-Origin", "*"},
+};
+
+void AddHeaders(HttpReply& reply, absl::Span<const StaticHeader> headers) {
+  for (const StaticHeader& header : headers)
+    reply.headers.push_back({header.name, std::string(header.value)});
+}
 
 const DashboardAsset* FindAsset(std::string_view name) {
   for (const DashboardAsset& asset : DashboardAssets()) {
@@ -34,11 +49,11 @@ const DashboardAsset* FindAsset(std::string_view name) {
   return nullptr;
 }
 
-HttpReply AssetReply(const DashboardAsset& asset, std::string_view headers) {
+HttpReply AssetReply(const DashboardAsset& asset, absl::Span<const StaticHeader> headers) {
   HttpReply reply;
   reply.body = std::string(asset.body);
   reply.content_type = asset.content_type;
-  reply.extra_headers = headers;
+  AddHeaders(reply, headers);
   return reply;
 }
 
@@ -53,7 +68,7 @@ RouteResult HandleData(const RouteCall& call, const DashboardOptions& options) {
       request, [sink = call.sink, query = *std::move(query), options](absl::StatusOr<ActivityReport> report) {
         HttpReply reply = report.ok() ? JsonReply(200, EncodeDashboard(*report, query, options))
                                       : StatusReply(report.status());
-        reply.extra_headers = kDataHeaders;
+        AddHeaders(reply, kDataHeaders);
         sink->Reply(std::move(reply));
       });
   return std::nullopt;

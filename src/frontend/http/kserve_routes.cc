@@ -6,6 +6,7 @@
 #include "frontend/http/admin_codec.h"
 #include "frontend/http/json_writer.h"
 #include "frontend/http/status_text.h"
+#include "frontend/http/v2_binary_data.h"
 
 namespace modelmux {
 namespace {
@@ -71,7 +72,8 @@ RouteResult HandleV2ServerMetadata(const RouteCall&) {
   std::string out;
   JsonWriter w(&out);
   w.BeginObject().Key("name").String(kServerName).Key("version").String(kServerVersion);
-  w.Key("extensions").BeginArray().String("model_repository").EndArray().EndObject();
+  w.Key("extensions").BeginArray().String("model_repository").String("binary_tensor_data").EndArray();
+  w.EndObject();
   return JsonReply(200, std::move(out));
 }
 
@@ -108,7 +110,10 @@ RouteResult HandleV2ModelReady(const RouteCall& call) {
 RouteResult HandleV2Infer(const RouteCall& call) {
   absl::StatusOr<std::string> name = ModelNameFromPath(call.raw_name);
   if (!name.ok()) return StatusReply(name.status());
-  absl::StatusOr<DecodedInfer> decoded = DecodeV2InferBody(*call.request.body);
+  absl::StatusOr<std::optional<size_t>> json_size = ParseInferenceHeaderLength(
+      call.request.Header(kInferenceHeaderContentLength), call.request.body->size());
+  if (!json_size.ok()) return StatusReply(json_size.status());
+  absl::StatusOr<DecodedInfer> decoded = DecodeV2InferBody(*call.request.body, *json_size);
   if (!decoded.ok()) return StatusReply(decoded.status());
   return StartInfer(call, *std::move(name), *std::move(decoded));
 }

@@ -5,6 +5,7 @@
 #include "frontend/http/kserve_routes.h"
 #include "frontend/http/route_call.h"
 #include "frontend/http/sagemaker_routes.h"
+#include "frontend/http/sagemaker_runtime_routes.h"
 
 namespace modelmux {
 namespace {
@@ -23,6 +24,8 @@ RouteResult Dispatch(const RouteCall& call, Route route) {
       return HandlePing(call);
     case Route::kInvocations:
       return HandleInvocations(call);
+    case Route::kInvokeEndpoint:
+      return HandleInvokeEndpoint(call);
     case Route::kModelInvoke:
       return HandleInvokeModel(call);
     case Route::kV2ModelInfer:
@@ -67,14 +70,20 @@ std::optional<HttpReply> Router::Handle(const HttpRequestView& request, const Ro
   }
   if (!RouteAllows(match.route, request.method)) {
     HttpReply reply =
-        ErrorReply(405, fmt::format("method {} is not allowed on {}; use {}", HttpMethodName(request.method),
-                                    RouteTemplate(match.route), AllowedMethods(match.route)));
+        Refusal(match.route, 405,
+                fmt::format("method {} is not allowed on {}; use {}", HttpMethodName(request.method),
+                            RouteTemplate(match.route), AllowedMethods(match.route)));
     reply.allow = AllowedMethods(match.route);
     return reply;
   }
-  const RouteCall call{*server_, request, match.name, sink};
+  const RouteCall call{*server_, request, match.name, sink, options_};
   if (IsDashboardRoute(match.route)) return HandleDashboardRoute(call, match.route, dashboard_);
   return Dispatch(call, match.route);
+}
+
+HttpReply Router::Refusal(Route route, int status, std::string_view message) {
+  if (route == Route::kInvokeEndpoint) return InvokeEndpointRefusal(status, message);
+  return ErrorReply(status, message);
 }
 
 }  // namespace modelmux
