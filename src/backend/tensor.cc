@@ -197,6 +197,13 @@ absl::Status DecodeRawTensorData(std::string_view raw, Tensor& t) {
   return absl::OkStatus();
 }
 
+size_t RawTensorDataSize(const Tensor& t) {
+  if (t.dtype != DataType::kBytes) return static_cast<size_t>(t.StoredCount()) * DataTypeByteSize(t.dtype);
+  size_t size = 0;
+  for (const std::string& s : t.bytes) size += sizeof(uint32_t) + s.size();
+  return size;
+}
+
 void AppendRawTensorData(const Tensor& t, std::string& out) {
   switch (t.dtype) {
     case DataType::kFp32:

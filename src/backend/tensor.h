@@ -63,4 +63,7 @@ absl::Status DecodeRawTensorData(std::string_view raw, Tensor& t);
 // Appends the values of `t` to `out` in that layout.
 void AppendRawTensorData(const Tensor& t, std::string& out);
 
+// The number of bytes AppendRawTensorData appends for `t`.
+size_t RawTensorDataSize(const Tensor& t);
+
 }  // namespace modelmux

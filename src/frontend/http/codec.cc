@@ -341,7 +341,7 @@ absl::StatusOr<EncodedV2Response> EncodeV2Response(std::string_view model,
     w.BeginObject().Key("name").String(t->name).Key("datatype").String(DataTypeName(t->dtype));
     WriteShape(w, t->shape);
     if (binary) {
-      const size_t size = BinaryTensorSize(*t);
+      const size_t size = RawTensorDataSize(*t);
       w.Key("parameters").BeginObject().Key("binary_data_size").Int(static_cast<int64_t>(size)).EndObject();
       binary_size += size;
       out.binary = true;
@@ -354,7 +354,7 @@ absl::StatusOr<EncodedV2Response> EncodeV2Response(std::string_view model,
   out.json_size = out.body.size();
   out.body.reserve(out.json_size + binary_size);
   for (const auto& [t, binary] : chosen) {
-    if (binary) AppendBinaryTensor(*t, &out.body);
+    if (binary) AppendRawTensorData(*t, out.body);
   }
   return out;
 }

@@ -3,9 +3,10 @@
 // of `Inference-Header-Content-Length` bytes followed by raw tensor data, and
 // so is a response when some output is asked for in binary.
 //
-// Tensor data is row-major, little-endian, without padding: FP32 4 bytes,
-// FP64 8, INT32 4, INT64 8, BOOL 1 (0 or 1) per element; a BYTES element is a
-// 4-byte little-endian length followed by that many bytes.
+// Tensor data is the layout gRPC's raw contents use too (backend/tensor.h:
+// DecodeRawTensorData, AppendRawTensorData, RawTensorDataSize): row-major,
+// little-endian, without padding; a BYTES element is a 4-byte little-endian
+// length followed by that many bytes.
 //
 // Pure functions; thread-safe.
 #pragma once
@@ -32,15 +33,6 @@ inline constexpr std::string_view kInferenceHeaderContentLength = "Inference-Hea
 // `binary`'s length. REQUIRES: binary_sizes.size() == tensors.size().
 absl::Status ReadV2BinaryInputs(std::string_view binary, const std::vector<int64_t>& binary_sizes,
                                 std::vector<Tensor>& tensors);
-
-// Decodes `data` as the values of `t` (whose name, dtype and shape are set).
-absl::Status DecodeBinaryTensor(std::string_view data, Tensor& t);
-
-// Appends the binary form of `t`'s values to `out`.
-void AppendBinaryTensor(const Tensor& t, std::string* out);
-
-// The length of AppendBinaryTensor's output for `t`.
-size_t BinaryTensorSize(const Tensor& t);
 
 // The value of an Inference-Header-Content-Length header for a body of
 // `body_size` bytes: nullopt when absent (empty) or 0 (the whole body is

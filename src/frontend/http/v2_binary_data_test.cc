@@ -112,7 +112,7 @@ TEST(V2BinaryDataTest, RejectsInconsistentBinaryData) {
   const BadCase cases[] = {
       // Sizes that do not fit the shape.
       {R"({"inputs": [{"name": "x", "datatype": "FP32", "shape": [3], "parameters": {"binary_data_size": 8}}]})",
-       x2, "shape [3] of FP32 needs 12 bytes of binary data, got 8"},
+       x2, "raw data holds 8 bytes, the shape needs 3 elements of 4 bytes"},
       // More binary data than the sizes say.
       {R"({"inputs": [{"name": "x", "datatype": "FP32", "shape": [1], "parameters": {"binary_data_size": 4}}]})",
        x2, "add up to 4"},
@@ -129,13 +129,13 @@ TEST(V2BinaryDataTest, RejectsInconsistentBinaryData) {
        x2, "non-negative integer"},
       // A BYTES length running past the data, and a short element count.
       {R"({"inputs": [{"name": "s", "datatype": "BYTES", "shape": [1], "parameters": {"binary_data_size": 6}}]})",
-       BytesElement("abcdef").substr(0, 6), "says 6 bytes but only 2 remain"},
+       BytesElement("abcdef").substr(0, 6), "ends inside element 0 (6 bytes)"},
       {R"({"inputs": [{"name": "s", "datatype": "BYTES", "shape": [2], "parameters": {"binary_data_size": 5}}]})",
-       BytesElement("a"), "cannot hold 2 BYTES elements"},
+       BytesElement("a"), "holds 1 elements, the shape needs 2"},
       {R"({"inputs": [{"name": "s", "datatype": "BYTES", "shape": [1], "parameters": {"binary_data_size": 10}}]})",
-       BytesElement("a") + BytesElement("b"), "needs 1 BYTES elements but the binary data holds 2"},
+       BytesElement("a") + BytesElement("b"), "holds more than its 1 elements"},
       {R"({"inputs": [{"name": "s", "datatype": "BYTES", "shape": [2], "parameters": {"binary_data_size": 10}}]})",
-       BytesElement("abcd") + "ab", "element 1 is cut off in its length"},
+       BytesElement("abcd") + "ab", "ends inside an element's 4-byte length"},
       {R"({"inputs": [{"name": "x", "datatype": "FP32", "shape": [1], "data": [1]}],
            "outputs": [{"name": "y"}, {"name": "y"}]})",
        "", "asked for twice"},
@@ -218,18 +218,18 @@ TEST(V2BinaryDataTest, EncodingRoundTripsThroughTheDecoder) {
   Tensor t = MakeTensor("b", DataType::kBool, {3});
   t.int64 = {0, 1, 1};
   std::string binary;
-  AppendBinaryTensor(t, &binary);
+  AppendRawTensorData(t, binary);
   EXPECT_EQ(binary, std::string("\0\1\1", 3));
-  EXPECT_EQ(BinaryTensorSize(t), 3u);
+  EXPECT_EQ(RawTensorDataSize(t), 3u);
   Tensor back = MakeTensor("b", DataType::kBool, {3});
-  ASSERT_TRUE(DecodeBinaryTensor(binary, back).ok());
+  ASSERT_TRUE(DecodeRawTensorData(binary, back).ok());
   EXPECT_EQ(back.int64, t.int64);
   Tensor i64 = MakeTensor("k", DataType::kInt64, {2});
   i64.int64 = {-1, int64_t{1} << 40};
   binary.clear();
-  AppendBinaryTensor(i64, &binary);
+  AppendRawTensorData(i64, binary);
   Tensor i64_back = MakeTensor("k", DataType::kInt64, {2});
-  ASSERT_TRUE(DecodeBinaryTensor(binary, i64_back).ok());
+  ASSERT_TRUE(DecodeRawTensorData(binary, i64_back).ok());
   EXPECT_EQ(i64_back.int64, i64.int64);
 }
 
