@@ -1,6 +1,7 @@
 #include "app/config.h"
 
 #include <algorithm>
+#include <regex>
 #include <thread>
 
 #include "CLI/CLI.hpp"
@@ -94,6 +95,27 @@ void AddGrpcFlags(CLI::App& app, Config& c) {
   app.add_option("--grpc-threads", c.grpc_threads, "gRPC completion-queue threads")->check(CLI::Range(1, 64));
 }
 
+// "host:port", where host is a name, an IPv4 address or a bracketed IPv6 one.
+std::string CheckPeer(const std::string& peer) {
+  static const std::regex kPeer(R"(([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):([0-9]{1,5}))");
+  std::smatch m;
+  if (!std::regex_match(peer, m, kPeer) || std::stoi(m[2]) < 1 || std::stoi(m[2]) > 65535) {
+    return "a peer is host:port, e.g. 10.0.0.7:8080; got '" + peer + "'";
+  }
+  return {};
+}
+
+// The dashboard (issue 17).
+void AddDashboardFlags(CLI::App& app, Config& c) {
+  app.add_option("--dashboard-peers", c.dashboard_peers,
+                 "Other instances (host:port,...) whose summaries GET /dashboard shows")
+      ->delimiter(',')
+      ->check(CheckPeer);
+  app.add_option("--dashboard-interval", c.dashboard_interval_ms,
+                 "Milliseconds between the dashboard's samples (15 minutes of them are kept)")
+      ->check(CLI::Range(100, 60000));
+}
+
 // SageMaker Runtime's names (endpoint, variant): 1-63 letters, digits and
 // hyphens, starting and ending with a letter or digit.
 std::string CheckSageMakerName(const std::string& text) {
@@ -163,6 +185,7 @@ ParseOutcome ParseFlags(int argc, char** argv) {
   AddAccessControlFlags(app, c);
   AddGrpcFlags(app, c);
   AddSageMakerRuntimeFlags(app, c);
+  AddDashboardFlags(app, c);
 
   // S3 store and disk cache (issue 4).
   std::string disk_cache_budget = "10G";

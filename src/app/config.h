@@ -80,6 +80,11 @@ struct Config {
   // answers to (empty: any), and the variant it reports.
   std::string endpoint_name;
   std::string production_variant = "AllTraffic";
+
+  // The dashboard (issue 17): other instances whose summaries the page shows
+  // ("host:port"), and how often the activity history is sampled.
+  std::vector<std::string> dashboard_peers;
+  int dashboard_interval_ms = 5000;
 };
 
 // Parses argv. On --help, or on a usage error, returns the text to print with

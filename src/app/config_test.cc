@@ -198,3 +198,28 @@ TEST(ConfigTest, GrpcFlags) {
 
 }  // namespace
 }  // namespace modelmux
+
+namespace modelmux {
+namespace {
+
+TEST(ConfigTest, DashboardPeersAndInterval) {
+  ParseOutcome d = Parse({});
+  ASSERT_FALSE(d.exit_now) << d.message;
+  EXPECT_TRUE(d.config.dashboard_peers.empty());
+  EXPECT_EQ(d.config.dashboard_interval_ms, 5000);
+  ParseOutcome p = Parse({"--dashboard-peers", "10.0.0.7:8080,mm-2.local:80,[::1]:9000", "--dashboard-interval",
+                          "1000"});
+  ASSERT_FALSE(p.exit_now) << p.message;
+  EXPECT_EQ(p.config.dashboard_peers,
+            (std::vector<std::string>{"10.0.0.7:8080", "mm-2.local:80", "[::1]:9000"}));
+  EXPECT_EQ(p.config.dashboard_interval_ms, 1000);
+  for (const char* bad : {"10.0.0.7", "http://a:80", "a:0", "a:99999", "a b:80", "a:80/x"}) {
+    ParseOutcome b = Parse({"--dashboard-peers", bad});
+    EXPECT_TRUE(b.exit_now) << bad;
+    EXPECT_THAT(b.message, HasSubstr("host:port")) << bad;
+  }
+  EXPECT_TRUE(Parse({"--dashboard-interval", "10"}).exit_now);
+}
+
+}  // namespace
+}  // namespace modelmux

@@ -67,6 +67,7 @@ absl::StatusOr<std::unique_ptr<InferenceServer>> MakeServer(const Config& config
     options.prewarm->max_loads_per_minute = config.prewarm_loads_per_minute;
     options.prewarm->lead_seconds = config.prewarm_lead_seconds;
   }
+  options.activity_sample_interval = std::chrono::milliseconds(config.dashboard_interval_ms);
   return InferenceServer::Create(std::move(options));
 }
 
@@ -179,7 +180,11 @@ int Run(const Config& config) {
        .max_body_bytes = config.max_body_bytes,
        .authenticator = authenticator->get(),
        .metrics_auth = config.metrics_auth,
-       .routes = {.endpoint_name = config.endpoint_name, .production_variant = config.production_variant}},
+       .routes = {.endpoint_name = config.endpoint_name, .production_variant = config.production_variant},
+       .dashboard = {.peers = config.dashboard_peers,
+                     .admin_auth_configured = [auth = authenticator->get()] {
+                       return auth != nullptr && auth->has_admin_credentials();
+                     }}},
       server->get());
   if (!http.ok()) {
     spdlog::error("cannot listen: {}", http.status().ToString());

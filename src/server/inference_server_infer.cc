@@ -41,6 +41,13 @@ absl::StatusOr<std::vector<std::string>> TextsFromTensors(std::vector<Tensor>& t
 
 double Seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); }
 
+Outcome OutcomeOf(std::string_view outcome) {
+  if (outcome == "ok") return Outcome::kOk;
+  if (outcome == "throttled") return Outcome::kThrottled;
+  if (outcome == "timeout") return Outcome::kTimeout;
+  return Outcome::kError;
+}
+
 }  // namespace
 
 // One request from arrival to answer. Shared by the registry callback, the
@@ -49,8 +56,14 @@ class InferenceServer::InferCall {
  public:
   enum class Phase { kWaitingForModel, kQueued, kRunning };
 
-  InferCall(InferRequest request, InferCallback done, Metrics* metrics, DeadlineTimer* timer)
-      : request(std::move(request)), metrics(metrics), timer_(timer), done_(std::move(done)) {}
+  InferCall(InferRequest request, InferCallback done, Metrics* metrics, ActivityMonitor* activity,
+            DeadlineTimer* timer, Clock::time_point arrived)
+      : request(std::move(request)),
+        metrics(metrics),
+        activity_(activity),
+        arrived_(arrived),
+        timer_(timer),
+        done_(std::move(done)) {}
 
   // Arms the deadline. REQUIRES: called once, before the call is shared.
   void ArmDeadline(const std::shared_ptr<InferCall>& self, Deadline deadline, Clock::time_point arrived) {
@@ -73,13 +86,20 @@ class InferenceServer::InferCall {
     std::move(done_)(std::move(result));
   }
 
+  // Counts the invocation's outcome: metrics, and the dashboard's activity
+  // (per model unless `known_model` is false: a name the store does not have).
+  void Count(std::string_view outcome, bool known_model = true) {
+    metrics->CountInvocation(request.model, outcome);
+    activity_->OnRequest(request.model, OutcomeOf(outcome), arrived_, known_model);
+  }
+
   // Records the invocation's outcome and answers.
   void Finish(std::chrono::nanoseconds queued, std::chrono::nanoseconds compute,
               absl::StatusOr<InferResponse> result) {
     metrics->ObserveQueue(request.model, Seconds(queued));
     metrics->ObserveInference(request.model, backend, Seconds(compute));
     if (answered()) return;  // the deadline answered first
-    metrics->CountInvocation(request.model, result.ok() ? "ok" : "error");
+    Count(result.ok() ? "ok" : "error");
     Answer(std::move(result));
   }
 
@@ -105,11 +125,13 @@ class InferenceServer::InferCall {
         break;
     }
     if (answered_.exchange(true, std::memory_order_acq_rel)) return;
-    metrics->CountInvocation(request.model, "timeout");
+    Count("timeout");
     std::move(done_)(absl::DeadlineExceededError(
         absl::StrFormat("request deadline passed after %d ms while %s", waited.count(), where)));
   }
 
+  ActivityMonitor* const activity_;
+  const Clock::time_point arrived_;
   DeadlineTimer* const timer_;
   DeadlineTimer::Id timer_id_ = 0;
   std::atomic<Phase> phase_{Phase::kWaitingForModel};
@@ -169,17 +191,19 @@ void InferenceServer::Infer(InferRequest request, InferCallback done) {
   if (request_timeout_.count() > 0) deadline = deadline.Sooner(Deadline::At(arrived + request_timeout_));
   if (deadline.Expired(arrived)) {
     metrics_->CountInvocation(request.model, "timeout");
+    activity_->OnRequest(request.model, Outcome::kTimeout, arrived);
     std::move(done)(absl::DeadlineExceededError(
         absl::StrFormat("the request's deadline for model '%s' had passed on arrival", request.model)));
     return;
   }
-  auto call = std::make_shared<InferCall>(std::move(request), std::move(done), metrics_, timer_.get());
+  auto call = std::make_shared<InferCall>(std::move(request), std::move(done), metrics_, activity_.get(),
+                                          timer_.get(), arrived);
   call->ArmDeadline(call, deadline, arrived);
   const std::string name = call->request.model;
   if (prewarmer_ != nullptr) prewarmer_->OnRequest(name);
   registry_->Acquire(name, [this, call](absl::StatusOr<ModelHandle> handle) mutable {
     if (!handle.ok()) {
-      if (!call->answered()) metrics_->CountInvocation(call->request.model, "error");
+      if (!call->answered()) call->Count("error", !absl::IsNotFound(handle.status()));
       call->Answer(handle.status());
       return;
     }
@@ -194,7 +218,7 @@ void InferenceServer::Enqueue(const std::shared_ptr<InferCall>& call, ModelHandl
   absl::Status queued = scheduler_->Submit(call->request.model, job);
   if (queued.ok()) return;
   job.reset();  // releases the handle before answering
-  metrics_->CountInvocation(call->request.model, "throttled");
+  call->Count("throttled");
   if (queued.code() == absl::StatusCode::kResourceExhausted) queued = MarkThrottled(std::move(queued));
   call->Answer(std::move(queued));
 }

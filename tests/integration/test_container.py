@@ -61,6 +61,9 @@ NOT_IN_IMAGE = {
     "python3-protobuf": "the gRPC client of the tests",
     "python3-boto3": "the AWS SDK client of the tests",
     "awscli": "the AWS CLI client of the tests",
+    "chromium": "the dashboard's browser tests",
+    "chromium-driver": "the dashboard's browser tests",
+    "python3-selenium": "the dashboard's browser tests",
 }
 # Runtime packages that own no library of the binary but are needed anyway.
 RUNTIME_EXTRAS = {"ca-certificates": "TLS to S3 (libcurl verifies the server)"}

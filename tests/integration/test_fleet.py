@@ -278,6 +278,7 @@ class FleetScriptTest(unittest.TestCase):
                     proc.wait()
             self.assertEqual(proc.returncode, 0, out)
             self.assertIn(f"front port: {port}", out)
+            self.assertRegex(out, r"mm0 dashboard: http://127\.0\.0\.1:\d+/dashboard\?peers=127\.0\.0\.1:\d+\n")
             self.assertIn("mm0=0 mm1=0", out)
             for pid in pids:  # reaped by the script, so gone from /proc
                 self.assertFalse(os.path.exists(f"/proc/{pid}"), f"child {pid} outlived scripts/fleet")

@@ -38,7 +38,10 @@ RouteClass ClassOf(Route route, HttpMethod method) {
     case Route::kV2Live:
     case Route::kV2Ready:
     case Route::kMetrics:
+    case Route::kDashboard:  // the page and its assets hold no data: it is read from /v2/dashboard
+    case Route::kDashboardAsset:
       return RouteClass::kOpen;
+    case Route::kV2Dashboard:  // the dashboard's data: reads only
     case Route::kV2Server:
     case Route::kV2Model:
     case Route::kV2ModelReady:

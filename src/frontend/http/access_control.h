@@ -2,8 +2,9 @@
 // and the answer when a request's credentials fall short.
 //
 //   open        /ping, /v2/health/live, /v2/health/ready, and /metrics unless
-//               --metrics-auth: load balancers and orchestrators probe them
-//   API         inference and read-only routes: need an API or admin
+//               --metrics-auth: load balancers and orchestrators probe them;
+//               /dashboard and its assets (a page with no data in it)
+//   API         inference and read-only routes (/v2/dashboard too): need an API or admin
 //               credential once API credentials exist (--api-token-file or
 //               --sigv4-credentials)
 //   management  every route that changes state (POST /models, DELETE

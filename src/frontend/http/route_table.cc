@@ -18,7 +18,7 @@ struct RouteInfo {
 };
 
 // Indexed by Route.
-constexpr std::array<RouteInfo, 17> kRoutes = {{
+constexpr std::array<RouteInfo, 20> kRoutes = {{
     {Route::kNone, "unmatched", 0, ""},
     {Route::kPing, "/ping", kGet, "GET"},
     {Route::kInvocations, "/invocations", kPost, "POST"},
@@ -36,6 +36,9 @@ constexpr std::array<RouteInfo, 17> kRoutes = {{
     {Route::kV2RepositoryLoad, "/v2/repository/models/{name}/load", kPost, "POST"},
     {Route::kV2RepositoryUnload, "/v2/repository/models/{name}/unload", kPost, "POST"},
     {Route::kInvokeEndpoint, "/endpoints/{name}/invocations", kPost, "POST"},
+    {Route::kDashboard, "/dashboard", kGet, "GET"},
+    {Route::kDashboardAsset, "/dashboard/assets/{name}", kGet, "GET"},
+    {Route::kV2Dashboard, "/v2/dashboard", kGet, "GET"},
 }};
 
 const RouteInfo& Info(Route route) { return kRoutes[static_cast<size_t>(route)]; }
@@ -85,12 +88,22 @@ RouteMatch MatchV2(std::string_view rest) {
   if (rest == "/health/ready") return {Route::kV2Ready, {}};
   if (rest == "/health/live") return {Route::kV2Live, {}};
   if (rest == "/repository/index") return {Route::kV2RepositoryIndex, {}};
+  if (rest == "/dashboard") return {Route::kV2Dashboard, {}};
   if (!ConsumePrefix(rest, "/repository/models")) return {};
   std::string_view name = NextSegment(rest);
   if (name.empty()) return {};
   if (rest == "/load") return {Route::kV2RepositoryLoad, name};
   if (rest == "/unload") return {Route::kV2RepositoryUnload, name};
   return {};
+}
+
+// rest after "/dashboard": "" or "/assets/{name}".
+RouteMatch MatchDashboard(std::string_view rest) {
+  if (rest.empty()) return {Route::kDashboard, {}};
+  if (!ConsumePrefix(rest, "/assets")) return {};
+  std::string_view name = NextSegment(rest);
+  if (name.empty() || !rest.empty()) return {};
+  return {Route::kDashboardAsset, name};
 }
 
 // rest after "/endpoints": "/{name}/invocations".
@@ -111,6 +124,7 @@ RouteMatch MatchRoute(std::string_view path) {
   if (ConsumePrefix(path, "/models")) return MatchSageMakerModels(path);
   if (ConsumePrefix(path, "/v2")) return MatchV2(path);
   if (path == "/metrics") return {Route::kMetrics, {}};
+  if (ConsumePrefix(path, "/dashboard")) return MatchDashboard(path);
   return {};
 }
 

@@ -34,6 +34,9 @@ enum class Route : uint8_t {
   kV2RepositoryLoad,    // POST /v2/repository/models/{name}/load
   kV2RepositoryUnload,  // POST /v2/repository/models/{name}/unload
   kInvokeEndpoint,      // POST /endpoints/{name}/invocations (SageMaker Runtime)
+  kDashboard,           // GET /dashboard
+  kDashboardAsset,      // GET /dashboard/assets/{name}
+  kV2Dashboard,         // GET /v2/dashboard
 };
 
 struct RouteMatch {

@@ -90,5 +90,21 @@ TEST(RouteTableTest, KnowsTheMethodsOfEachRoute) {
   EXPECT_TRUE(IsInferenceRoute(Route::kInvokeEndpoint));
 }
 
+TEST(RouteTableTest, DashboardRoutes) {
+  EXPECT_EQ(MatchRoute("/dashboard").route, Route::kDashboard);
+  EXPECT_EQ(MatchRoute("/dashboard/").route, Route::kDashboard);
+  EXPECT_EQ(MatchRoute("/v2/dashboard").route, Route::kV2Dashboard);
+  const RouteMatch asset = MatchRoute("/dashboard/assets/dashboard.0123abcd.js");
+  EXPECT_EQ(asset.route, Route::kDashboardAsset);
+  EXPECT_EQ(asset.name, "dashboard.0123abcd.js");
+  for (const char* path : {"/dashboardx", "/dashboard/x", "/dashboard/assets", "/dashboard/assets/",
+                           "/dashboard/assets/a/b", "/v2/dashboard/x"}) {
+    EXPECT_EQ(MatchRoute(path).route, Route::kNone) << path;
+  }
+  EXPECT_EQ(RouteTemplate(Route::kDashboardAsset), "/dashboard/assets/{name}");
+  EXPECT_TRUE(RouteAllows(Route::kV2Dashboard, HttpMethod::kGet));
+  EXPECT_FALSE(RouteAllows(Route::kDashboard, HttpMethod::kPost));
+}
+
 }  // namespace
 }  // namespace modelmux

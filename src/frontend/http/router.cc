@@ -1,6 +1,7 @@
 #include "frontend/http/router.h"
 
 #include "fmt/format.h"
+#include "frontend/http/dashboard_routes.h"
 #include "frontend/http/kserve_routes.h"
 #include "frontend/http/route_call.h"
 #include "frontend/http/sagemaker_routes.h"
@@ -52,6 +53,9 @@ RouteResult Dispatch(const RouteCall& call, Route route) {
     case Route::kV2RepositoryUnload:
       return HandleV2RepositoryUnload(call);
     case Route::kNone:
+    case Route::kDashboard:  // Router::Handle sends these to dashboard_routes.h
+    case Route::kDashboardAsset:
+    case Route::kV2Dashboard:
       break;
   }
   return ErrorReply(500, "unhandled route");
@@ -72,7 +76,9 @@ std::optional<HttpReply> Router::Handle(const HttpRequestView& request, const Ro
     reply.allow = AllowedMethods(match.route);
     return reply;
   }
-  return Dispatch(RouteCall{*server_, request, match.name, sink, options_}, match.route);
+  const RouteCall call{*server_, request, match.name, sink, options_};
+  if (IsDashboardRoute(match.route)) return HandleDashboardRoute(call, match.route, dashboard_);
+  return Dispatch(call, match.route);
 }
 
 HttpReply Router::Refusal(Route route, int status, std::string_view message) {

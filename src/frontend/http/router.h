@@ -12,6 +12,7 @@
 #include <string_view>
 #include <utility>
 
+#include "frontend/http/dashboard_options.h"
 #include "frontend/http/http_reply.h"
 #include "frontend/http/route_options.h"
 #include "frontend/http/route_table.h"
@@ -21,8 +22,8 @@ namespace modelmux {
 
 class Router {
  public:
-  explicit Router(InferenceServer* server, RouteOptions options = {})
-      : server_(server), options_(std::move(options)) {}
+  explicit Router(InferenceServer* server, RouteOptions options = {}, DashboardOptions dashboard = {})
+      : server_(server), options_(std::move(options)), dashboard_(std::move(dashboard)) {}
 
   // Handles `request` (whose path matched `match`) on the calling thread.
   // Returns the reply, or nullopt when a handler went asynchronous and will
@@ -39,6 +40,7 @@ class Router {
  private:
   InferenceServer* server_;
   const RouteOptions options_;
+  const DashboardOptions dashboard_;
 };
 
 }  // namespace modelmux

@@ -212,7 +212,7 @@ absl::StatusOr<std::string> S3Store::DownloadArchive(const Located& located, con
     unpack.max_unpacked_bytes = options_.max_unpacked_bytes;
     unpack.hoist_single_top_level_dir = true;
     unpack.call = &call;
-    unpacked = UnpackTarGz(archive, dir, unpack);
+    unpacked = UnpackArchive(archive, dir, unpack);
     if (absl::IsDataLoss(unpacked) && options_.metrics != nullptr)
       options_.metrics->CountStoreError("corrupt");
   }
