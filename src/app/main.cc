@@ -1,7 +1,8 @@
-// modelmux: wires the store, the TorchScript backend, the inference server and
-// the HTTP front end together, then waits for SIGTERM/SIGINT and shuts down
-// gracefully: stop accepting, finish the requests in flight, exit 0. SIGHUP
-// re-reads the credentials files (access control) and keeps serving.
+// modelmux: wires the store, the backends (TorchScript, fastText, XGBoost), the
+// inference server and the HTTP front end together, then waits for
+// SIGTERM/SIGINT and shuts down gracefully: stop accepting, finish the
+// requests in flight, exit 0. SIGHUP re-reads the credentials files (access
+// control) and keeps serving.
 #include <pthread.h>
 #include <signal.h>
 
@@ -14,7 +15,9 @@
 #include "app/access_setup.h"
 #include "app/config.h"
 #include "app/store_factory.h"
+#include "backends/fasttext/fasttext_backend.h"
 #include "backends/torchscript/torchscript_backend.h"
+#include "backends/xgboost/xgboost_backend.h"
 #include "common/byte_size.h"
 #include "common/status_macros.h"
 #include "eviction/policy_factory.h"
@@ -29,11 +32,21 @@
 namespace modelmux {
 namespace {
 
+// Every backend this binary serves, chosen per model by config.json "backend".
+std::vector<std::unique_ptr<Backend>> MakeBackends(Metrics& metrics) {
+  std::vector<std::unique_ptr<Backend>> backends;
+  backends.push_back(NewTorchScriptBackend());
+  backends.push_back(NewFastTextBackend());
+  backends.push_back(NewXGBoostBackend());
+  for (const auto& backend : backends) metrics.DeclareBackend(backend->name());
+  return backends;
+}
+
 absl::StatusOr<std::unique_ptr<InferenceServer>> MakeServer(const Config& config, Metrics* metrics,
                                                             StoreMetrics* store_metrics) {
   InferenceServer::Options options;
   ASSIGN_OR_RETURN(options.store, MakeModelStore(config, store_metrics));
-  options.backends.push_back(NewTorchScriptBackend());
+  options.backends = MakeBackends(*metrics);
   options.metrics = metrics;
   options.memory_budget_bytes = config.memory_budget_bytes;
   ASSIGN_OR_RETURN(options.policy, NewEvictionPolicy(config.eviction_policy));

@@ -1,5 +1,6 @@
 // The tensors a model takes and returns as KServe V2 describes them, whatever
-// the protocol: a tensor model's are its config.json "inputs" and "outputs";
+// the protocol: a tensor model's are its config.json "inputs" and "outputs"
+// (a tabular model's: "features" FP32 [-1, columns] and its backend's outputs);
 // a text classifier takes one BYTES input "text" [n] and returns "label"
 // BYTES [n, k] and "score" FP32 [n, k] (its top k labels per text, best
 // first). Front ends describe models (V2 model metadata) from this.
@@ -23,7 +24,11 @@ struct ModelSignature {
 };
 
 inline ModelSignature SignatureOf(const ModelConfig& config) {
-  if (config.task == ModelTask::kTensor) return {config.inputs, config.outputs};
+  // Tabular models (issue 14): the "features" input the parser derived and the
+  // outputs their backend set at load.
+  if (config.task == ModelTask::kTensor || config.task == ModelTask::kTabular) {
+    return {config.inputs, config.outputs};
+  }
   return {.inputs = {{std::string(kTextInputName), DataType::kBytes, {-1}}},
           .outputs = {{std::string(kLabelOutputName), DataType::kBytes, {-1, -1}},
                       {std::string(kScoreOutputName), DataType::kFp32, {-1, -1}}}};

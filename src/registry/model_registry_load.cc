@@ -108,6 +108,7 @@ bool ModelRegistry::Reserve(LoadAttempt& attempt, int64_t estimate, AfterUnlock&
 void ModelRegistry::CompleteLoad(LoadAttempt& attempt, std::unique_ptr<Model> model, int64_t measured,
                                  std::string version, double seconds, AfterUnlock& after) {
   const std::string& name = attempt.name;
+  const std::string backend = model->config().backend;
   bool unload_now = false;
   Slot* slot = nullptr;
   {
@@ -166,7 +167,7 @@ void ModelRegistry::CompleteLoad(LoadAttempt& attempt, std::unique_ptr<Model> mo
     PublishGaugesLocked();
   }
   spdlog::info("loaded model {} ({}) in {:.1f} ms", name, FormatBytes(measured), seconds * 1e3);
-  if (options_.metrics != nullptr) options_.metrics->ObserveLoad(name, seconds);
+  if (options_.metrics != nullptr) options_.metrics->ObserveLoad(name, backend, seconds);
   if (options_.observer != nullptr) options_.observer->OnLoaded(name, measured, seconds, /*reload=*/false);
   if (unload_now) ScheduleUnload(slot);
 }

@@ -154,7 +154,9 @@ absl::Status ModelRegistry::InstallReloadLocked(Slot* slot, std::unique_ptr<Mode
   slot->bytes = measured;
   policy_->OnRemove(slot->name);
   policy_->OnInsert(slot->name, ResidentModel{measured, seconds}, Now());
-  if (options_.metrics != nullptr) options_.metrics->ObserveLoad(slot->name, seconds);
+  if (options_.metrics != nullptr) {
+    options_.metrics->ObserveLoad(slot->name, slot->model->config().backend, seconds);
+  }
   return absl::OkStatus();
 }
 

@@ -97,7 +97,7 @@ class InferenceServer::InferCall {
   void Finish(std::chrono::nanoseconds queued, std::chrono::nanoseconds compute,
               absl::StatusOr<InferResponse> result) {
     metrics->ObserveQueue(request.model, Seconds(queued));
-    metrics->ObserveInference(request.model, Seconds(compute));
+    metrics->ObserveInference(request.model, backend, Seconds(compute));
     if (answered()) return;  // the deadline answered first
     Count(result.ok() ? "ok" : "error");
     Answer(std::move(result));
@@ -105,6 +105,7 @@ class InferenceServer::InferCall {
 
   InferRequest request;
   Metrics* const metrics;
+  std::string backend;  // the model's (issue 14: inference metrics by backend); set when queued
 
  private:
   void Expire(Clock::time_point arrived) {
@@ -145,6 +146,7 @@ class InferenceServer::InferJob : public Scheduler::Job {
   InferJob(std::shared_ptr<InferCall> call, ModelHandle handle)
       : call(std::move(call)), handle(std::move(handle)), enqueued(Clock::now()) {
     const ModelConfig& config = this->handle->config();
+    this->call->backend = config.backend;
     max_texts_ = static_cast<size_t>(std::max(1, config.max_batch_size));
     batchable_ = config.task == ModelTask::kTextClassification && config.max_batch_size > 1 &&
                  !this->call->request.tensors_given && !this->call->request.texts.empty();
@@ -285,9 +287,10 @@ void InferenceServer::RunOne(InferCall& call, ModelHandle& handle, std::chrono::
       status = result.status();
     }
   } else if (!request.tensors_given) {
-    status = absl::InvalidArgumentError(absl::StrCat("model '", request.model,
-                                                     "' is a tensor model: send KServe V2 'inputs' (POST /v2/models/",
-                                                     request.model, "/infer)"));
+    status = absl::InvalidArgumentError(
+        absl::StrCat("model '", request.model, "' is a ", std::string(ModelTaskName(response.task)),
+                     " model: send KServe V2 'inputs' (POST /v2/models/", request.model,
+                     "/infer) or rows of numbers ({\"instances\": [[...], ...]})"));
   } else {
     absl::StatusOr<std::vector<Tensor>> result = model.Infer(request.tensors);
     if (result.ok()) response.tensors = *std::move(result);

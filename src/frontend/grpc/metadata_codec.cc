@@ -30,7 +30,8 @@ void EncodeServerMetadata(inference::ServerMetadataResponse& reply) {
 void EncodeModelMetadata(const ModelDescription& description, inference::ModelMetadataResponse& reply) {
   reply.set_name(description.name);
   reply.add_versions(std::string(kModelVersion));
-  reply.set_platform(description.config.has_value() ? description.config->backend : "torchscript");
+  // The backend is known once the model is loaded (as on REST).
+  reply.set_platform(description.config.has_value() ? description.config->backend : "");
   if (!description.config.has_value()) return;
   const ModelSignature signature = SignatureOf(*description.config);
   for (const TensorSpec& spec : signature.inputs) AddTensorMetadata(spec, *reply.mutable_inputs());

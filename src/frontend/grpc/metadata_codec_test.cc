@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "backend/model_config.h"
+
 namespace modelmux {
 namespace {
 
@@ -59,6 +61,29 @@ TEST(MetadataCodecTest, TensorModelSignatureAndUnloadedModel) {
   EXPECT_EQ(unloaded.name(), "vec");
   EXPECT_EQ(unloaded.inputs_size(), 0);
   EXPECT_EQ(unloaded.outputs_size(), 0);
+}
+
+TEST(MetadataCodecTest, TabularModelSignature) {
+  ModelDescription d;
+  d.name = "churn";
+  absl::StatusOr<ModelConfig> config =
+      ParseModelConfig(R"({"backend": "xgboost", "task": "tabular", "features": ["a", "b", "c"]})");
+  ASSERT_TRUE(config.ok()) << config.status();
+  config->outputs = {{"probability", DataType::kFp32, {-1}}};  // as the backend sets them
+  d.config = *config;
+  inference::ModelMetadataResponse reply;
+  EncodeModelMetadata(d, reply);
+  EXPECT_EQ(reply.platform(), "xgboost");
+  ASSERT_EQ(reply.inputs_size(), 1);
+  EXPECT_EQ(reply.inputs(0).name(), "features");
+  EXPECT_EQ(reply.inputs(0).datatype(), "FP32");
+  EXPECT_THAT(reply.inputs(0).shape(), ElementsAre(-1, 3));
+  ASSERT_EQ(reply.outputs_size(), 1);
+  EXPECT_EQ(reply.outputs(0).name(), "probability");
+  d.config.reset();
+  inference::ModelMetadataResponse unloaded;
+  EncodeModelMetadata(d, unloaded);
+  EXPECT_EQ(unloaded.platform(), "") << "not known before the model is loaded";
 }
 
 TEST(MetadataCodecTest, IndexEntries) {

@@ -9,6 +9,7 @@
 #include "fmt/ranges.h"
 #include "frontend/http/json_reader.h"
 #include "frontend/http/json_writer.h"
+#include "frontend/http/row_codec.h"
 #include "frontend/http/status_text.h"
 #include "frontend/http/v2_binary_data.h"
 #include "frontend/http/v2_tensor_decoder.h"
@@ -45,12 +46,20 @@ absl::Status ReadText(element v, DecodedInfer& out) {
 }
 
 absl::Status ReadInstances(element v, DecodedInfer& out) {
-  constexpr std::string_view kType = "'instances' must be a non-empty array of strings";
+  constexpr std::string_view kType =
+      "'instances' must be a non-empty array of strings (texts) or of arrays of numbers (rows)";
   simdjson::dom::array array;
   if (v.get_array().get(array) || array.size() == 0) return InvalidArgument(kType);
   if (array.size() > kMaxInstances) {
     return InvalidArgument(
         fmt::format("'instances' has {} entries; send at most {} per request", array.size(), kMaxInstances));
+  }
+  // Rows of numbers, for tabular and tensor models (frontend/http/row_codec.h).
+  if (array.at(0).is_array()) {
+    out.texts.clear();
+    out.tensors.resize(1);
+    out.rows = true;
+    return ReadInstanceRows(array, out.tensors[0]);
   }
   out.texts.clear();
   out.texts.reserve(array.size());

@@ -5,6 +5,7 @@
 // Invoke bodies (POST /models/{name}/invoke, POST /invocations):
 //   {"text": "...", "top_k": 3}
 //   {"instances": ["...", "..."], "top_k": 3}
+//   {"instances": [[1.5, 2, 0], [0.5, 7, 1]]}   rows of numbers (row_codec.h)
 //   a V2 body ({"inputs": [...]}), answered in V2 form
 // V2 bodies (POST /v2/models/{name}/infer):
 //   {"id"?, "inputs": [{"name", "shape", "datatype", "data"}], "parameters"?: {"top_k": k},
@@ -54,8 +55,9 @@ struct V2OutputRequest {
 struct DecodedInfer {
   std::vector<std::string> texts;  // "text" or "instances"
   int top_k = 0;                   // 0: the model's default
-  std::vector<Tensor> tensors;     // V2 "inputs"
+  std::vector<Tensor> tensors;     // V2 "inputs", or the rows of "instances"
   bool v2 = false;                 // a V2 body: answer in V2 form
+  bool rows = false;               // "instances" held rows of numbers: tensors[0], FP32 [rows, width]
   std::optional<std::string> id;   // V2 "id", echoed in the answer
   V2OutputRequest outputs;         // V2 infer bodies only; invoke bodies answer every output as JSON
 };

@@ -22,6 +22,14 @@ void WriteSignature(JsonWriter& w, const std::optional<ModelConfig>& config) {
   w.Key("inputs").BeginArray();
   if (config.has_value() && config->task == ModelTask::kTextClassification) {
     WriteSpec(w, "text", DataType::kBytes, {-1});
+  } else if (config.has_value() && config->task == ModelTask::kTabular) {
+    // issue 14: the one input, with the column each position holds.
+    const TensorSpec& spec = config->inputs.at(0);
+    w.BeginObject().Key("name").String(spec.name).Key("datatype").String(DataTypeName(spec.dtype));
+    w.Key("shape").BeginArray().Int(-1).Int(static_cast<int64_t>(config->features.size())).EndArray();
+    w.Key("parameters").BeginObject().Key("features").BeginArray();
+    for (const std::string& feature : config->features) w.String(feature);
+    w.EndArray().EndObject().EndObject();
   } else if (config.has_value()) {
     for (const TensorSpec& spec : config->inputs) WriteSpec(w, spec.name, spec.dtype, spec.shape);
   }
@@ -49,8 +57,9 @@ std::string EncodeModelMetadata(const ModelDescription& description) {
   JsonWriter w(&out);
   w.BeginObject().Key("name").String(description.name);
   w.Key("versions").BeginArray().String("1").EndArray();
+  // The backend is known once the model is loaded (config.json is read then).
   const std::string_view platform =
-      description.config.has_value() ? std::string_view(description.config->backend) : "torchscript";
+      description.config.has_value() ? std::string_view(description.config->backend) : "";
   w.Key("platform").String(platform);
   WriteSignature(w, description.config);
   w.Key("state").String(ModelStateName(description.status.state)).EndObject();

@@ -8,6 +8,7 @@
 #include "fmt/format.h"
 #include "frontend/http/json_writer.h"
 #include "frontend/http/request_target.h"
+#include "frontend/http/row_codec.h"
 #include "frontend/http/status_text.h"
 #include "frontend/http/v2_binary_data.h"
 
@@ -49,14 +50,18 @@ absl::StatusOr<InferRequest> MakeInferRequest(const RouteCall& call, std::string
   request.texts = std::move(decoded.texts);
   request.top_k = decoded.top_k;
   request.tensors = std::move(decoded.tensors);
-  request.tensors_given = decoded.v2;
+  request.tensors_given = decoded.v2 || decoded.rows;  // issue 14: "instances" of numbers
   return request;
 }
 
 absl::StatusOr<HttpReply> InferReply(const InferResponse& response, bool v2,
                                      const std::optional<std::string>& id, const V2OutputRequest& outputs) {
   const bool text = response.task == ModelTask::kTextClassification;
-  if (!v2) return JsonReply(200, EncodePredictions(response.classifications));
+  // issue 14: tabular and tensor models answer rows of numbers per row.
+  if (!v2) {
+    return JsonReply(
+        200, text ? EncodePredictions(response.classifications) : EncodeRowPredictions(response.tensors));
+  }
   if (outputs.IsDefault()) {  // the common case: every output, as JSON
     return JsonReply(200, text ? EncodeV2Classifications(response.handle.name(), id, response.classifications)
                                : EncodeV2Tensors(response.handle.name(), id, response.tensors));
