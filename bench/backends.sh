@@ -17,7 +17,7 @@ tenants="${BACKENDS_TENANTS:-6}"
 seconds="${BACKENDS_SECONDS:-4}"
 rounds="${BACKENDS_ROUNDS:-3}"
 copies="${BACKENDS_DENSITY:-100}"
-raw="$BENCH_OUT/raw/backends"; mkdir -p "$raw"
+raw="$BENCH_RAW/backends"; mkdir -p "$raw"
 work="$BENCH_WORK/backends-$tenants"
 # The loadgen's default ticket (tools/loadgen/request_builder.h): 64 words.
 text="$(printf 'driver never arrived and I was still charged twice for the same ride please refund me %.0s' 1 2 3 4)"

@@ -23,7 +23,7 @@
 source "$(dirname "$0")/lib/common.sh"
 need_bins modelmux modelmux-loadgen modelmux-grpc-loadgen modelmux-bench-raw
 conc="${GRPC_CONCURRENCY:-32}" conns="${GRPC_CONNECTIONS:-4}" secs="${GRPC_SECONDS:-10}"
-raw="$BENCH_OUT/raw/grpc"; mkdir -p "$raw"
+raw="$BENCH_RAW/grpc"; mkdir -p "$raw"
 ref_store
 model="${REF_MODELS[0]}"
 

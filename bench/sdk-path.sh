@@ -12,14 +12,14 @@
 # and after the run) and the throughput, each round the ratio of the two.
 # The goal: server CPU per request on the SDK path within 5% of /invocations
 # (the median of the rounds' ratios).
-# Writes $BENCH_OUT/sdk-path.{md,json} and raw/sdk-path/.
+# Writes $BENCH_OUT/sdk-path.{md,json} and $BENCH_RAW/sdk-path/.
 # Env: SDK_CONNECTIONS (32, as bench/warm-invoke.sh), SDK_SECONDS (5), SDK_ROUNDS (15).
 source "$(dirname "$0")/lib/common.sh"
 need_bins modelmux modelmux-loadgen
 [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import boto3' 2> /dev/null \
   || die "Debian's python3-boto3 is missing (scripts/install-deps)"
 conns="${SDK_CONNECTIONS:-32}" secs="${SDK_SECONDS:-5}" rounds="${SDK_ROUNDS:-15}"
-raw="$BENCH_OUT/raw/sdk-path"; mkdir -p "$raw"
+raw="$BENCH_RAW/sdk-path"; mkdir -p "$raw"
 ref_store
 model="${REF_MODELS[0]}"
 endpoint="tickets"
@@ -120,7 +120,7 @@ verdict=$(json_get "$j" "'met' if d['cpu_ratio_median'] <= 1.05 else 'not met'")
   header_md
   echo
   echo "Model ${model} (reference store), 64-word ticket, top_k 3; modelmux-loadgen closed loop, $conns connections, $secs s per run, $rounds rounds of one run per route (in alternating order)."
-  echo "SDK path: \`POST /endpoints/$endpoint/invocations\` with the $(wc -l < "$raw/boto3-headers.txt") headers boto3 adds (raw/sdk-path/boto3-headers.txt) besides the target model."
+  echo "SDK path: \`POST /endpoints/$endpoint/invocations\` with the $(wc -l < "$raw/boto3-headers.txt") headers boto3 adds ($raw/boto3-headers.txt) besides the target model."
   echo
   echo "| route | req/s (median) | server CPU µs/req (median) | p50 µs (median) | CPU µs/req of every round |"
   echo "| --- | --- | --- | --- | --- |"
