@@ -14,7 +14,7 @@ FIFO nobody writes, so the backend's read blocks, as on a hung filesystem).
 
 Latency bounds here are loose on purpose (a shared 2-core machine): they tell
 "answered" from "stalled for the store's timeout", not fast from slow; the
-figures are measured in bench/faults.sh.
+figures are measured in bench/faults.py.
 """
 
 import concurrent.futures
