@@ -1,21 +1,18 @@
-#include <dirent.h>
 #include <fasttext/fasttext.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <latch>
 #include <random>
 #include <sstream>
 #include <thread>
 
 #include "backend/model_config.h"
+#include "backend/thread_growth_test_util.h"
 #include "backends/fasttext/fasttext_backend.h"
-#include "spdlog/spdlog.h"
 
 namespace modelmux {
 namespace {
@@ -28,14 +25,6 @@ constexpr char kConfig[] = R"({"backend": "fasttext", "task": "text-classificati
 constexpr int kDim = 16;
 constexpr int kBucket = 1000;
 const char* const kLabels[] = {"refund", "login", "shipping"};
-
-int ThreadCount() {
-  int n = 0;
-  DIR* dir = opendir("/proc/self/task");
-  while (dirent* e = readdir(dir)) n += e->d_name[0] != '.';
-  closedir(dir);
-  return n;
-}
 
 // Trains one small classifier with fastText's own trainer (one thread) and
 // quantizes it, once for the whole suite: model.bin and model.ftz.
@@ -277,39 +266,11 @@ TEST_F(FastTextTest, WrongTaskOrBackendIsRefused) {
 TEST_F(FastTextTest, ThreadCountDoesNotGrowWithModels) {
   WriteArtifact();
   constexpr int kCallers = 4;
-  std::vector<std::unique_ptr<Model>> models(kCallers * 10);
-  // Sanitizer runtimes start a helper thread with the first thread created.
-  std::thread([] {}).join();
-  // Loads log through spdlog, whose registry is made on first use inside the
-  // uninstrumented libspdlog: make it here, before the threads, or TSan sees
-  // the callers race on it (the server's main logs before any thread starts).
-  spdlog::default_logger_raw();
-  const int before = ThreadCount();
-  std::vector<std::thread> callers;
-  std::latch loaded(kCallers), counted(kCallers);
-  std::atomic<int> most{0};
-  auto count = [&] {
-    const int now = ThreadCount();
-    for (int seen = most.load(); now > seen && !most.compare_exchange_weak(seen, now);) {
-    }
-  };
-  for (int t = 0; t < kCallers; ++t) {
-    callers.emplace_back([&, t] {
-      for (int i = t; i < static_cast<int>(models.size()); i += kCallers) {
-        auto model = Load();
-        ASSERT_TRUE(model.ok()) << model.status();
-        models[i] = *std::move(model);
-      }
-      count();
-      loaded.arrive_and_wait();
-      for (const auto& m : models) EXPECT_TRUE(m->Classify({"refundw1 filler3"}, 2).ok());
-      count();
-      counted.arrive_and_wait();
-    });
-  }
-  for (std::thread& t : callers) t.join();
-  EXPECT_EQ(most.load(), before + kCallers) << "threads besides the callers were started";
-  EXPECT_EQ(ThreadCount(), before);
+  const testing_util::ThreadGrowth growth = testing_util::MeasureThreadGrowth(
+      kCallers, 10, [&] { return Load(); },
+      [](const Model& m) { EXPECT_TRUE(m.Classify({"refundw1 filler3"}, 2).ok()); });
+  EXPECT_EQ(growth.most, growth.before + kCallers) << "threads besides the callers were started";
+  EXPECT_EQ(growth.after, growth.before);
 }
 
 TEST_F(FastTextTest, ConcurrentCallsOnOneModelAgree) {

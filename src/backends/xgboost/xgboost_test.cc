@@ -1,20 +1,17 @@
-#include <dirent.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 #include <xgboost/c_api.h>
 
-#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <latch>
 #include <random>
 #include <thread>
 
 #include "backend/model_config.h"
+#include "backend/thread_growth_test_util.h"
 #include "backends/xgboost/xgboost_backend.h"
-#include "spdlog/spdlog.h"
 
 namespace modelmux {
 namespace {
@@ -43,14 +40,6 @@ Data MakeData(int rows, uint32_t seed) {
     d.y.push_back(d.x[i * kFeatures] - d.x[i * kFeatures + 1] > 0 ? 1.0f : 0.0f);
   }
   return d;
-}
-
-int ThreadCount() {
-  int n = 0;
-  DIR* dir = opendir("/proc/self/task");
-  while (dirent* e = readdir(dir)) n += e->d_name[0] != '.';
-  closedir(dir);
-  return n;
 }
 
 class XGBoostTest : public ::testing::Test {
@@ -264,42 +253,14 @@ TEST_F(XGBoostTest, ThreadCountDoesNotGrowWithModels) {
   Train("binary:logistic");
   WriteArtifact();
   constexpr int kCallers = 4;
-  std::vector<std::unique_ptr<Model>> models(kCallers * 10);
-  // Sanitizer runtimes start a helper thread with the first thread created.
-  std::thread([] {}).join();
-  // Loads log through spdlog, whose registry is made on first use inside the
-  // uninstrumented libspdlog: make it here, before the threads, or TSan sees
-  // the callers race on it (the server's main logs before any thread starts).
-  spdlog::default_logger_raw();
-  const int before = ThreadCount();
-  std::vector<std::thread> callers;
-  std::latch loaded(kCallers), counted(kCallers);
-  std::atomic<int> most{0};
-  auto count = [&] {
-    const int now = ThreadCount();
-    for (int seen = most.load(); now > seen && !most.compare_exchange_weak(seen, now);) {
-    }
-  };
-  for (int t = 0; t < kCallers; ++t) {
-    callers.emplace_back([&, t] {
-      for (int i = t; i < static_cast<int>(models.size()); i += kCallers) {
-        auto model = Load();
-        ASSERT_TRUE(model.ok()) << model.status();
-        models[i] = *std::move(model);
-      }
-      count();
-      loaded.arrive_and_wait();
-      for (const auto& m : models) {
-        auto out = m->Infer({Rows(data_.x.data(), 64)});
+  const testing_util::ThreadGrowth growth = testing_util::MeasureThreadGrowth(
+      kCallers, 10, [&] { return Load(); },
+      [&](const Model& m) {
+        auto out = m.Infer({Rows(data_.x.data(), 64)});
         EXPECT_TRUE(out.ok()) << out.status();
-      }
-      count();  // every caller is alive until all have counted
-      counted.arrive_and_wait();
-    });
-  }
-  for (std::thread& t : callers) t.join();
-  EXPECT_EQ(most.load(), before + kCallers) << "threads besides the callers were started";
-  EXPECT_EQ(ThreadCount(), before);
+      });
+  EXPECT_EQ(growth.most, growth.before + kCallers) << "threads besides the callers were started";
+  EXPECT_EQ(growth.after, growth.before);
 }
 
 TEST_F(XGBoostTest, ConcurrentCallsOnOneModelAgree) {

@@ -385,7 +385,9 @@ TEST_F(GrpcServerTest, RepositoryIndexLoadUnload) {
 TEST_F(GrpcServerTest, HealthFollowsReadiness) {
   StartServers();
   server_->Preload({{.name = "gated"}});  // its load waits for the gate: not ready
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // The health service follows readiness on its own polling: wait, bounded.
+  for (int i = 0; i < 200 && HealthStatus("") != 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(HealthStatus(""), 2);  // NOT_SERVING
   EXPECT_EQ(HealthStatus("inference.GRPCInferenceService"), 2);
   release_gate();

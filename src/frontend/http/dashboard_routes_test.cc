@@ -118,9 +118,13 @@ TEST_F(DashboardRoutesTest, TenantsSamplesAndEventsFollowWhatHappens) {
   EXPECT_EQ(client.Post("/models/cracked/invoke", R"({"text": "x"})").result_int(), 500);
   EXPECT_EQ(client.Post("/models/nosuchmodel/invoke", R"({"text": "x"})").result_int(), 404);
   ASSERT_EQ(client.Post("/v2/repository/models/beta/unload", "").result_int(), 200);
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // a few samples
-
+  // The sampler runs on its own clock (every 50 ms here): wait, bounded,
+  // until the history holds two samples.
   json d = Data("?sort=name");
+  for (int i = 0; i < 200 && d["series"]["t"].size() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    d = Data("?sort=name");
+  }
   EXPECT_EQ(d["peers"], json::array({"127.0.0.1:9"}));
   const json& rows = d["tenants"]["rows"];
   ASSERT_EQ(rows.size(), 3u) << d["tenants"].dump();  // alpha, beta, cracked; not nosuchmodel
