@@ -12,6 +12,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "backends/torchscript/module_loader.h"
 #include "backends/torchscript/torchscript_model.h"
 #include "common/status_macros.h"
 #include "spdlog/spdlog.h"
@@ -35,13 +36,14 @@ void UseLegacyGraphExecutor() {
   std::call_once(once, [] { torch::jit::getProfilingMode() = false; });
 }
 
-absl::StatusOr<torch::jit::Module> LoadModule(const std::filesystem::path& path) {
+absl::StatusOr<torch::jit::Module> LoadModule(ModuleLoader& loader, const std::filesystem::path& path,
+                                              bool* shared_code) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
     return absl::InvalidArgumentError(absl::StrCat("artifact has no model file ", path.string()));
   }
   try {
-    torch::jit::Module module = torch::jit::load(path.string(), torch::kCPU);
+    torch::jit::Module module = loader.Load(path.string(), shared_code);
     if (!module.find_method("forward")) {
       return absl::InvalidArgumentError(absl::StrCat(path.string(), " has no forward method"));
     }
@@ -81,7 +83,8 @@ class TorchScriptBackend final : public Backend {
     const bool text = config.task == ModelTask::kTextClassification;
     std::future<absl::StatusOr<TextAssets>> assets;
     if (text) assets = ReadTextAssetsConcurrently(dir);
-    ASSIGN_OR_RETURN(torch::jit::Module module, LoadModule(dir / "model.pt"));
+    bool shared_code = false;
+    ASSIGN_OR_RETURN(torch::jit::Module module, LoadModule(loader_, dir / "model.pt", &shared_code));
     const Clock::time_point deserialized = Clock::now();
     std::unique_ptr<TorchScriptModel> model;
     if (text) {
@@ -101,10 +104,15 @@ class TorchScriptBackend final : public Backend {
     const Clock::time_point warmed = Clock::now();
     // Where a cold start's time goes, per phase.
     auto ms = [](Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); };
-    spdlog::debug("loaded {}: deserialize {:.2f} ms, prepare {:.2f} ms, warm-up {:.2f} ms", dir.string(),
-                  ms(deserialized - start), ms(prepared - deserialized), ms(warmed - prepared));
+    spdlog::debug("loaded {}: deserialize {:.2f} ms ({}), prepare {:.2f} ms, warm-up {:.2f} ms", dir.string(),
+                  ms(deserialized - start), shared_code ? "code shared with an earlier model" : "code compiled",
+                  ms(prepared - deserialized), ms(warmed - prepared));
     return model;
   }
+
+ private:
+  // Shares compiled code between models of one architecture (module_loader.h).
+  mutable ModuleLoader loader_;
 };
 
 }  // namespace
