@@ -1,27 +1,32 @@
-// Fuzzes UnpackTarGz, the unpacker of `<name>.tar.gz` artifacts, whose bytes
-// come from a store that may hold uploads from many tenants.
+// Fuzzes the unpacker of `<name>.tar`, `.tar.zst` and `.tar.gz` artifacts,
+// whose bytes come from a store that may hold uploads from many tenants, both
+// ways the stores use it: UnpackArchive (a file, the local store) and
+// UnpackArchiveStream (blocks handed over while downloading, the S3 store).
 //
-// Input: bytes starting with the gzip magic (1f 8b) are the .tar.gz file as
-// it is. Anything else is an uncompressed tar (libarchive bids on the format,
-// so UnpackTarGz reads it just the same): the harness first sets the header
-// checksum of every header block it finds by walking the block structure, so
-// that mutations reach the entry types, names and sizes instead of dying at
-// the checksum.
+// Input: bytes starting with the gzip magic (1f 8b) or the zstd magic
+// (28 b5 2f fd) are the compressed file as it is. Anything else is an
+// uncompressed tar: the harness first sets the header checksum of every
+// header block it finds by walking the block structure, so that mutations
+// reach the entry types, names and sizes instead of dying at the checksum.
 //
 // Each input is unpacked, as the stores do (hoisting a single top-level
-// directory, with a 1 MiB cap), into `<sandbox>/a/b/c/run/dest`, with the
-// archive file at `<sandbox>/in.tar.gz`. Checks after each input:
+// directory, with a 1 MiB cap), into `<sandbox>/a/b/c/run/dest`, first from
+// the archive file at `<sandbox>/in.tar.gz`, then again from memory in blocks
+// whose size depends on the input's length (1 to 4096 bytes), so block
+// boundaries fall everywhere. Checks after each unpack:
 //   - nothing appeared anywhere in the sandbox outside `dest` (a "../" or a
 //     link that escaped would land there; the staging directory of the hoist
 //     must be gone too);
 //   - on success `dest` holds only regular files and directories, none
 //     setuid/setgid/sticky or executable, within the byte cap;
 //   - on failure `dest` is gone and the error is DataLoss (the archive's
-//     fault) or Internal (a local I/O failure such as a name too long).
+//     fault) or Internal (a local I/O failure such as a name too long);
+//   - both ways give the same verdict (the same status code).
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -30,6 +35,7 @@
 #include <fstream>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "fuzz_support.h"
@@ -77,6 +83,23 @@ void FixChecksums(std::vector<uint8_t>& tar) {
   }
 }
 
+// Hands `bytes` out in blocks of `block` bytes.
+class BlockStream : public ByteStream {
+ public:
+  BlockStream(const std::vector<uint8_t>& bytes, size_t block) : bytes_(bytes), block_(block) {}
+  absl::StatusOr<std::string_view> Next() override {
+    const size_t n = std::min(block_, bytes_.size() - offset_);
+    std::string_view out(reinterpret_cast<const char*>(bytes_.data()) + offset_, n);
+    offset_ += n;
+    return out;
+  }
+
+ private:
+  const std::vector<uint8_t>& bytes_;
+  const size_t block_;
+  size_t offset_ = 0;
+};
+
 class Sandbox {
  public:
   Sandbox() {
@@ -108,18 +131,29 @@ class Sandbox {
     UnpackOptions options;
     options.max_unpacked_bytes = kMaxUnpackedBytes;
     options.hoist_single_top_level_dir = true;
-    const absl::Status status = UnpackTarGz(archive_, dest, options);
+    const absl::Status from_file = UnpackArchive(archive_, dest, options);
+    Check(from_file, dest);
+    fs::remove_all(dest, ec);
+    FUZZ_CHECK(!ec, "cannot clean the destination");
+    BlockStream stream(archive_bytes, 1 + (archive_bytes.size() * 2654435761u) % 4096);
+    const absl::Status from_stream = UnpackArchiveStream(stream, "in", dest, options);
+    Check(from_stream, dest);
+    FUZZ_CHECK(from_file.code() == from_stream.code(), "a file and a stream of it get the same verdict");
+    fs::remove_all(run_, ec);
+    FUZZ_CHECK(!ec, "cannot clean the run directory");
+  }
+
+ private:
+  void Check(const absl::Status& status, const fs::path& dest) const {
+    std::error_code ec;
     if (!status.ok()) {
       FUZZ_CHECK(absl::IsDataLoss(status) || absl::IsInternal(status),
                  "a bad archive is DataLoss or Internal");
       FUZZ_CHECK(!fs::exists(fs::symlink_status(dest, ec)), "a failed unpack leaves nothing behind");
     }
     CheckNothingEscaped(dest);
-    fs::remove_all(run_, ec);
-    FUZZ_CHECK(!ec, "cannot clean the run directory");
   }
 
- private:
   void CheckNothingEscaped(const fs::path& dest) const {
     const std::string dest_prefix = dest.string() + "/";
     int64_t bytes = 0;
@@ -157,7 +191,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const Sandbox sandbox;
   std::vector<uint8_t> bytes(data, data + size);
   const bool gzip = size >= 2 && data[0] == 0x1f && data[1] == 0x8b;
-  if (!gzip) FixChecksums(bytes);
+  const bool zstd = size >= 4 && data[0] == 0x28 && data[1] == 0xb5 && data[2] == 0x2f && data[3] == 0xfd;
+  if (!gzip && !zstd) FixChecksums(bytes);
   sandbox.Run(bytes);
   return 0;
 }

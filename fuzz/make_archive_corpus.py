@@ -3,14 +3,16 @@
 
 Deterministic: rerun it after changing a case and commit what it writes.
 Uncompressed tars (what archive_fuzzer.cc mutates best: it fixes their
-header checksums) and a few .tar.gz files as the stores hold them. Each case
-is an artifact a store could hold: a good one, and the hostile entries
-UnpackTarGz must refuse (paths out of the directory, links, devices, odd
-modes, truncation, contradictions).
+header checksums) and a few .tar.gz and .tar.zst files as the stores hold
+them (the .tar.zst ones made with the zstd program). Each case is an artifact
+a store could hold: a good one, and the hostile entries the unpacker must
+refuse (paths out of the directory, links, devices, odd modes, truncation,
+contradictions).
 """
 import gzip
 import io
 import os
+import subprocess
 import sys
 import tarfile
 
@@ -81,6 +83,8 @@ def main():
             f.write(raw)
     good = tar_bytes(MODEL)
     gz = lambda data: gzip.compress(data, compresslevel=9, mtime=0)
+    zst = lambda data: subprocess.run(["zstd", "-q", "-19", "-c"], input=data, stdout=subprocess.PIPE,
+                                      check=True).stdout
     outputs = {
         "good-flat.tar.gz": gz(good),
         "truncated.tar.gz": gz(good)[:-40],
@@ -88,6 +92,10 @@ def main():
         "not-a-tar.tar.gz": gz(b"just some text, not a tar archive\n" * 4),
         "empty.tar.gz": gz(b""),
         "gzip-magic-only.tar.gz": b"\x1f\x8b",
+        "good-flat.tar.zst": zst(good),
+        "truncated.tar.zst": zst(good)[:-20],
+        "dotdot.tar.zst": zst(tar_bytes(CASES["dotdot.tar"])),
+        "zstd-magic-only.tar.zst": b"\x28\xb5\x2f\xfd",
     }
     for name, data in outputs.items():
         with open(os.path.join(OUT, name), "wb") as f:

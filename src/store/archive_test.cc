@@ -41,7 +41,7 @@ class ArchiveTest : public ::testing::Test {
   // Unpacks `entries` and expects DataLoss naming `entry`, with nothing left behind.
   void ExpectRejected(const std::vector<RawEntry>& entries, const std::string& entry) {
     WriteRawTarGz(archive(), entries);
-    absl::Status status = UnpackTarGz(archive(), dest(), {});
+    absl::Status status = UnpackArchive(archive(), dest(), {});
     EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << status;
     EXPECT_THAT(status.message(), HasSubstr("'" + entry + "'"));
     EXPECT_FALSE(fs::exists(dest()));
@@ -59,7 +59,7 @@ TEST_F(ArchiveTest, RoundTripKeepsFilesAndSubdirectories) {
   fs::create_directories(src / "empty");
 
   ASSERT_TRUE(WriteTarGz(src, archive()).ok());
-  ASSERT_TRUE(UnpackTarGz(archive(), dest(), {}).ok());
+  ASSERT_TRUE(UnpackArchive(archive(), dest(), {}).ok());
 
   EXPECT_THAT(ListDir(dest()), ElementsAre("config.json", "empty", "model.pt", "sub"));
   EXPECT_EQ(ReadFile(dest() / "config.json"), R"({"backend": "torchscript"})");
@@ -93,7 +93,7 @@ TEST_F(ArchiveTest, HoistsSingleTopLevelDirectory) {
                             RawFile("m/m", "same name as its folder")});
   UnpackOptions options;
   options.hoist_single_top_level_dir = true;
-  ASSERT_TRUE(UnpackTarGz(archive(), dest(), options).ok());
+  ASSERT_TRUE(UnpackArchive(archive(), dest(), options).ok());
   EXPECT_THAT(ListDir(dest()), ElementsAre("config.json", "m"));
   EXPECT_EQ(ReadFile(dest() / "m"), "same name as its folder");
   EXPECT_THAT(ListDir(tmp_.path()), ElementsAre("model.tar.gz", "out"));  // no staging leftovers
@@ -103,19 +103,19 @@ TEST_F(ArchiveTest, DoesNotHoistWhenTopLevelAlsoHoldsFiles) {
   WriteRawTarGz(archive(), {RawFile("m/config.json", "{}"), RawFile("README", "x")});
   UnpackOptions options;
   options.hoist_single_top_level_dir = true;
-  ASSERT_TRUE(UnpackTarGz(archive(), dest(), options).ok());
+  ASSERT_TRUE(UnpackArchive(archive(), dest(), options).ok());
   EXPECT_THAT(ListDir(dest()), ElementsAre("README", "m"));
 }
 
 TEST_F(ArchiveTest, DoesNotHoistUnlessAsked) {
   WriteRawTarGz(archive(), {RawFile("m/config.json", "{}")});
-  ASSERT_TRUE(UnpackTarGz(archive(), dest(), {}).ok());
+  ASSERT_TRUE(UnpackArchive(archive(), dest(), {}).ok());
   EXPECT_THAT(ListDir(dest()), ElementsAre("m"));
 }
 
 TEST_F(ArchiveTest, DotSlashPrefixesAreAccepted) {
   WriteRawTarGz(archive(), {RawDirectory("./"), RawFile("./config.json", "{}")});
-  ASSERT_TRUE(UnpackTarGz(archive(), dest(), {}).ok());
+  ASSERT_TRUE(UnpackArchive(archive(), dest(), {}).ok());
   EXPECT_THAT(ListDir(dest()), ElementsAre("config.json"));
 }
 
@@ -149,7 +149,7 @@ TEST_F(ArchiveTest, TruncatedArchiveIsDataLossAndLeavesNothing) {
   ASSERT_TRUE(WriteTarGz(src, archive()).ok());
   fs::resize_file(archive(), fs::file_size(archive()) / 2);
 
-  absl::Status status = UnpackTarGz(archive(), dest(), {});
+  absl::Status status = UnpackArchive(archive(), dest(), {});
   EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << status;
   EXPECT_THAT(status.message(), HasSubstr("runcated"));  // libarchive's own words
   EXPECT_FALSE(fs::exists(dest()));
@@ -157,13 +157,13 @@ TEST_F(ArchiveTest, TruncatedArchiveIsDataLossAndLeavesNothing) {
 
 TEST_F(ArchiveTest, GarbageIsDataLoss) {
   WriteFile(archive(), RandomBytes(4096));
-  absl::Status status = UnpackTarGz(archive(), dest(), {});
+  absl::Status status = UnpackArchive(archive(), dest(), {});
   EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << status;
   EXPECT_FALSE(fs::exists(dest()));
 }
 
 TEST_F(ArchiveTest, MissingArchiveIsNotFound) {
-  EXPECT_EQ(UnpackTarGz(archive(), dest(), {}).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(UnpackArchive(archive(), dest(), {}).code(), absl::StatusCode::kNotFound);
   EXPECT_FALSE(fs::exists(dest()));
 }
 
@@ -171,11 +171,11 @@ TEST_F(ArchiveTest, SizeCapCountsEveryFile) {
   WriteRawTarGz(archive(), {RawFile("a", std::string(600, 'a')), RawFile("b", std::string(400, 'b'))});
   UnpackOptions options;
   options.max_unpacked_bytes = 1000;
-  EXPECT_TRUE(UnpackTarGz(archive(), dest(), options).ok());
+  EXPECT_TRUE(UnpackArchive(archive(), dest(), options).ok());
 
   fs::remove_all(dest());
   options.max_unpacked_bytes = 999;
-  absl::Status status = UnpackTarGz(archive(), dest(), options);
+  absl::Status status = UnpackArchive(archive(), dest(), options);
   EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << status;
   EXPECT_THAT(status.message(), HasSubstr("'b'"));
   EXPECT_FALSE(fs::exists(dest()));
@@ -184,13 +184,13 @@ TEST_F(ArchiveTest, SizeCapCountsEveryFile) {
 TEST_F(ArchiveTest, RefusesNonEmptyDestinationWithoutTouchingIt) {
   WriteRawTarGz(archive(), {RawFile("config.json", "{}")});
   WriteFile(dest() / "precious", "keep me");
-  EXPECT_EQ(UnpackTarGz(archive(), dest(), {}).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(UnpackArchive(archive(), dest(), {}).code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(ReadFile(dest() / "precious"), "keep me");
 }
 
 TEST_F(ArchiveTest, ConflictingEntriesAreDataLoss) {
   WriteRawTarGz(archive(), {RawFile("a", "file"), RawFile("a/b", "under a file")});
-  EXPECT_EQ(UnpackTarGz(archive(), dest(), {}).code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(UnpackArchive(archive(), dest(), {}).code(), absl::StatusCode::kDataLoss);
   EXPECT_FALSE(fs::exists(dest()));
 }
 
@@ -201,7 +201,7 @@ TEST_F(ArchiveTest, StoppedCallEndsTheUnpackAndLeavesNothing) {
   const CallContext call{Deadline::Never(), cancellation};
   UnpackOptions options;
   options.call = &call;
-  absl::Status status = UnpackTarGz(archive(), dest(), options);
+  absl::Status status = UnpackArchive(archive(), dest(), options);
   EXPECT_EQ(status.code(), absl::StatusCode::kCancelled) << status;
   EXPECT_THAT(status.message(), HasSubstr("load abandoned"));
   EXPECT_THAT(status.message(), HasSubstr(archive().string()));

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <string_view>
@@ -49,6 +50,20 @@ class FileDescriptor {
         return absl::InternalError(absl::StrCat("cannot write ", path.string(), ": ", std::strerror(errno)));
       }
       data.remove_prefix(static_cast<size_t>(n));
+    }
+    return absl::OkStatus();
+  }
+
+  // Writes all of `data` at `offset` (the file position is left alone).
+  absl::Status PwriteAll(std::string_view data, int64_t offset, const std::filesystem::path& path) {
+    while (!data.empty()) {
+      const ssize_t n = ::pwrite(fd_, data.data(), data.size(), static_cast<off_t>(offset));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        return absl::InternalError(absl::StrCat("cannot write ", path.string(), ": ", std::strerror(errno)));
+      }
+      data.remove_prefix(static_cast<size_t>(n));
+      offset += n;
     }
     return absl::OkStatus();
   }

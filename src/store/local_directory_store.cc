@@ -24,7 +24,6 @@ namespace fs = std::filesystem;
 // The API speaks std::string_view; Debian's absl has its own string_view.
 absl::string_view View(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
-constexpr absl::string_view kArchiveSuffix = ".tar.gz";
 constexpr char kConfigFile[] = "config.json";
 
 // The type of what `path` names (symlinks followed); not_found when absent.
@@ -60,9 +59,14 @@ std::optional<std::string> ModelNameOf(const fs::directory_entry& entry) {
     if (ValidateModelName(file_name).ok()) return file_name;
     return std::nullopt;
   }
-  if (!entry.is_regular_file(ec) || !absl::EndsWith(file_name, kArchiveSuffix)) return std::nullopt;
-  file_name.resize(file_name.size() - kArchiveSuffix.size());
-  if (ValidateModelName(file_name).ok()) return file_name;
+  if (!entry.is_regular_file(ec)) return std::nullopt;
+  for (ArchiveFormat format : kArchiveFormats) {
+    const std::string_view suffix = ArchiveSuffix(format);
+    if (!absl::EndsWith(file_name, View(suffix))) continue;
+    file_name.resize(file_name.size() - suffix.size());
+    if (ValidateModelName(file_name).ok()) return file_name;
+    return std::nullopt;
+  }
   return std::nullopt;
 }
 
@@ -77,7 +81,7 @@ absl::StatusOr<std::vector<std::string>> ScanModelNames(const fs::path& root) {
         absl::StrCat("cannot list model store ", root.string(), ": ", ec.message()));
   }
   std::sort(names.begin(), names.end());
-  // A model present both as a directory and as an archive is listed once.
+  // A model present in several forms is listed once.
   names.erase(std::unique(names.begin(), names.end()), names.end());
   return names;
 }
@@ -134,21 +138,22 @@ std::string LocalDirectoryStore::Describe() const { return options_.root.string(
 
 fs::path LocalDirectoryStore::DirectoryPath(std::string_view name) const { return options_.root / name; }
 
-fs::path LocalDirectoryStore::ArchivePath(std::string_view name) const {
-  return options_.root / absl::StrCat(View(name), kArchiveSuffix);
+fs::path LocalDirectoryStore::ArchivePath(std::string_view name, ArchiveFormat format) const {
+  return options_.root / absl::StrCat(View(name), View(ArchiveSuffix(format)));
 }
 
 // One located model: a directory served in place, or an archive unpacked on Fetch.
 class LocalDirectoryStore::Source : public ArtifactSource {
  public:
-  Source(const LocalDirectoryStore* store, ArtifactInfo info, bool archive)
-      : store_(store), info_(std::move(info)), archive_(archive) {}
+  // `archive`: the archive's path; empty for the directory form.
+  Source(const LocalDirectoryStore* store, ArtifactInfo info, fs::path archive)
+      : store_(store), info_(std::move(info)), archive_(std::move(archive)) {}
 
   const ArtifactInfo& info() const override { return info_; }
 
   absl::StatusOr<std::unique_ptr<LocalArtifact>> Fetch(const CallContext& call) override {
     RETURN_IF_ERROR(call.Check(absl::StrCat("fetching model '", info_.name, "'")));
-    if (archive_) return store_->Unpack(info_.name, call);
+    if (!archive_.empty()) return store_->Unpack(info_.name, archive_, call);
     const fs::path dir = store_->DirectoryPath(info_.name);
     ASSIGN_OR_RETURN(const fs::file_type type, TypeAt(dir));
     if (type != fs::file_type::directory) return ModelNotFound(info_.name, store_->options_.root);
@@ -160,7 +165,7 @@ class LocalDirectoryStore::Source : public ArtifactSource {
  private:
   const LocalDirectoryStore* const store_;
   const ArtifactInfo info_;
-  const bool archive_;
+  const fs::path archive_;
 };
 
 absl::StatusOr<std::unique_ptr<ArtifactSource>> LocalDirectoryStore::Locate(std::string_view name,
@@ -171,16 +176,17 @@ absl::StatusOr<std::unique_ptr<ArtifactSource>> LocalDirectoryStore::Locate(std:
   ASSIGN_OR_RETURN(const fs::file_type dir_type, TypeAt(DirectoryPath(name)));
   if (dir_type == fs::file_type::directory) {
     ASSIGN_OR_RETURN(const int64_t bytes, DirectoryBytes(DirectoryPath(name), call));
-    return std::make_unique<Source>(this, ArtifactInfo{std::string(name), bytes, ""}, /*archive=*/false);
+    return std::make_unique<Source>(this, ArtifactInfo{std::string(name), bytes, ""}, fs::path());
   }
-  const fs::path archive = ArchivePath(name);
-  ASSIGN_OR_RETURN(const fs::file_type archive_type, TypeAt(archive));
-  if (archive_type == fs::file_type::regular) {
+  for (ArchiveFormat format : kArchiveFormats) {
+    const fs::path archive = ArchivePath(name, format);
+    ASSIGN_OR_RETURN(const fs::file_type archive_type, TypeAt(archive));
+    if (archive_type != fs::file_type::regular) continue;
     std::error_code ec;
     const uintmax_t bytes = fs::file_size(archive, ec);
     if (ec) return absl::UnavailableError(absl::StrCat("cannot stat ", archive.string(), ": ", ec.message()));
     return std::make_unique<Source>(this, ArtifactInfo{std::string(name), static_cast<int64_t>(bytes), ""},
-                                    /*archive=*/true);
+                                    archive);
   }
   return ModelNotFound(name, options_.root);
 }
@@ -211,6 +217,7 @@ absl::Status LocalDirectoryStore::RefreshIndex() const {
 }
 
 absl::StatusOr<std::unique_ptr<LocalArtifact>> LocalDirectoryStore::Unpack(std::string_view name,
+                                                                           const fs::path& archive,
                                                                            const CallContext& call) const {
   // A fresh directory per fetch: concurrent fetches of one model never share files.
   std::string dest_template = (options_.scratch_dir / absl::StrCat(View(name), "-XXXXXX")).string();
@@ -222,7 +229,7 @@ absl::StatusOr<std::unique_ptr<LocalArtifact>> LocalDirectoryStore::Unpack(std::
   unpack.max_unpacked_bytes = options_.max_unpacked_bytes;
   unpack.hoist_single_top_level_dir = true;
   unpack.call = &call;
-  RETURN_IF_ERROR(UnpackTarGz(ArchivePath(name), dest_template, unpack));  // removes it on error
+  RETURN_IF_ERROR(UnpackArchive(archive, dest_template, unpack));  // removes it on error
   auto artifact = std::make_unique<LocalArtifact>(dest_template, /*remove_on_destroy=*/true);
   RETURN_IF_ERROR(CheckHasConfig(*artifact, name));
   return artifact;

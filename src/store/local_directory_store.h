@@ -1,7 +1,8 @@
 // A ModelStore over a directory on local disk (or a mounted volume). A model
-// is either a directory <root>/<name>/ or an archive <root>/<name>.tar.gz;
-// when both exist the directory wins. Entries whose name is not a valid model
-// name (common/model_name.h) are ignored.
+// is either a directory <root>/<name>/ or an archive <root>/<name>.tar.zst,
+// <name>.tar or <name>.tar.gz (store/archive.h); when several exist the
+// directory wins, then the archives in that order (kArchiveFormats). Entries
+// whose name is not a valid model name (common/model_name.h) are ignored.
 //
 // Locate finds the form (directory or archive) and the size (one walk of a
 // directory's files, checking the call's context between files). Its
@@ -31,6 +32,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "store/archive.h"
 #include "store/model_store.h"
 
 namespace modelmux {
@@ -79,8 +81,10 @@ class LocalDirectoryStore : public ModelStore {
       : options_(std::move(options)), owns_scratch_dir_(owns_scratch_dir) {}
 
   std::filesystem::path DirectoryPath(std::string_view name) const;
-  std::filesystem::path ArchivePath(std::string_view name) const;
-  absl::StatusOr<std::unique_ptr<LocalArtifact>> Unpack(std::string_view name, const CallContext& call) const;
+  std::filesystem::path ArchivePath(std::string_view name, ArchiveFormat format) const;
+  absl::StatusOr<std::unique_ptr<LocalArtifact>> Unpack(std::string_view name,
+                                                        const std::filesystem::path& archive,
+                                                        const CallContext& call) const;
   absl::Status CheckHasConfig(const LocalArtifact& artifact, std::string_view name) const;
   // Rebuilds index_names_ when stale; returns its error if the scan failed.
   absl::Status RefreshIndex() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(index_mu_);

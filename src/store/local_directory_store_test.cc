@@ -62,11 +62,13 @@ class LocalDirectoryStoreTest : public ::testing::Test {
     WriteFile(root() / name / "config.json", config);
   }
 
-  void AddArchiveModel(const std::string& name, const std::string& config = "{}") {
+  void AddArchiveModel(const std::string& name, const std::string& config = "{}",
+                       ArchiveFormat format = ArchiveFormat::kTarGzip) {
     const fs::path src = tmp_.path() / "src" / name;
     WriteFile(src / "config.json", config);
     WriteFile(src / "model.pt", "weights");
-    ASSERT_TRUE(WriteTarGz(src, root() / (name + ".tar.gz")).ok());
+    ASSERT_TRUE(WriteArchive(src, root() / (name + std::string(ArchiveSuffix(format))), format).ok());
+    fs::remove_all(src);
   }
 
   TempDir tmp_;
@@ -137,6 +139,39 @@ TEST_F(LocalDirectoryStoreTest, DirectoryWinsOverArchive) {
   ASSERT_TRUE(artifact.ok()) << artifact.status();
   EXPECT_EQ((*artifact)->dir(), root() / "m");
   EXPECT_EQ(ReadFile((*artifact)->dir() / "config.json"), R"({"from": "dir"})");
+}
+
+TEST_F(LocalDirectoryStoreTest, EveryArchiveFormLoads) {
+  AddArchiveModel("plain", R"({"form": "tar"})", ArchiveFormat::kTar);
+  AddArchiveModel("zstd", R"({"form": "tar.zst"})", ArchiveFormat::kTarZstd);
+  AddArchiveModel("gzip", R"({"form": "tar.gz"})", ArchiveFormat::kTarGzip);
+  auto store = MakeStore();
+  auto page = store->List("", 10, kNoDeadline);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_THAT(page->names, ElementsAre("gzip", "plain", "zstd"));
+  for (const auto& [name, form] : {std::pair{"plain", "tar"}, {"zstd", "tar.zst"}, {"gzip", "tar.gz"}}) {
+    auto artifact = FetchModel(*store, name);
+    ASSERT_TRUE(artifact.ok()) << name << ": " << artifact.status();
+    EXPECT_EQ(ReadFile((*artifact)->dir() / "config.json"), absl::StrFormat(R"({"form": "%s"})", form));
+    EXPECT_EQ(ReadFile((*artifact)->dir() / "model.pt"), "weights");
+  }
+}
+
+TEST_F(LocalDirectoryStoreTest, ArchivesAreLookedForInTheDocumentedOrder) {
+  AddArchiveModel("m", R"({"form": "tar.gz"})", ArchiveFormat::kTarGzip);
+  AddArchiveModel("m", R"({"form": "tar"})", ArchiveFormat::kTar);
+  auto store = MakeStore();
+  auto artifact = FetchModel(*store, "m");
+  ASSERT_TRUE(artifact.ok()) << artifact.status();
+  EXPECT_EQ(ReadFile((*artifact)->dir() / "config.json"), R"({"form": "tar"})");
+  artifact->reset();
+  AddArchiveModel("m", R"({"form": "tar.zst"})", ArchiveFormat::kTarZstd);
+  artifact = FetchModel(*store, "m");
+  ASSERT_TRUE(artifact.ok()) << artifact.status();
+  EXPECT_EQ(ReadFile((*artifact)->dir() / "config.json"), R"({"form": "tar.zst"})");
+  auto page = store->List("", 10, kNoDeadline);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_THAT(page->names, ElementsAre("m"));  // listed once
 }
 
 TEST_F(LocalDirectoryStoreTest, InvalidNamesAreRejectedBeforeTouchingTheFilesystem) {

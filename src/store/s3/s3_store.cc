@@ -212,7 +212,7 @@ absl::StatusOr<std::string> S3Store::DownloadArchive(const Located& located, con
     unpack.max_unpacked_bytes = options_.max_unpacked_bytes;
     unpack.hoist_single_top_level_dir = true;
     unpack.call = &call;
-    unpacked = UnpackTarGz(archive, dir, unpack);
+    unpacked = UnpackArchive(archive, dir, unpack);
     if (absl::IsDataLoss(unpacked) && options_.metrics != nullptr)
       options_.metrics->CountStoreError("corrupt");
   }
@@ -273,13 +273,17 @@ absl::Status S3Store::RefreshIndex(const CallContext& call) const {
   do {
     ASSIGN_OR_RETURN(S3ListPage page,
                      options_.client->List(prefix, "/", token, options_.list_page_size, call));
+    // A listing that names keys outside the prefix (a broken or hostile
+    // server) contributes nothing rather than an out-of-range substring.
     for (const S3Object& object : page.objects) {
+      if (!absl::StartsWith(object.key, prefix)) continue;
       absl::string_view name = View(object.key).substr(prefix.size());
       if (absl::ConsumeSuffix(&name, kArchiveSuffix) && ValidateModelName(std::string(name)).ok()) {
         names.emplace_back(name);
       }
     }
     for (const std::string& common : page.common_prefixes) {
+      if (!absl::StartsWith(common, prefix)) continue;
       absl::string_view name = absl::StripSuffix(View(common).substr(prefix.size()), "/");
       if (ValidateModelName(std::string(name)).ok()) names.emplace_back(name);
     }
