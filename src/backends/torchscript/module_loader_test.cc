@@ -23,11 +23,11 @@ def forward(self, x: Tensor) -> Tensor:
 )JIT";
 constexpr char kHeadForward[] = R"JIT(
 def forward(self, x: Tensor) -> Tensor:
-    return torch.linear(self.encoder(x), self.weight)
+    return torch.linear(self.encoder.forward(x), self.weight)
 )JIT";
 constexpr char kOtherHeadForward[] = R"JIT(
 def forward(self, x: Tensor) -> Tensor:
-    return torch.linear(self.encoder(x), self.weight) * 2.0
+    return torch.linear(self.encoder.forward(x), self.weight) * 2.0
 )JIT";
 
 // In features 4, hidden 8, `outputs` outputs (so that models of one code can
@@ -45,7 +45,7 @@ torch::jit::Module Classifier(int64_t outputs, uint64_t seed, const char* head_f
   return head;
 }
 
-at::Tensor Run(torch::jit::Module& module) {
+at::Tensor Forward(torch::jit::Module& module) {
   torch::manual_seed(7);
   return module.forward({torch::randn({3, 4})}).toTensor();
 }
@@ -84,12 +84,55 @@ TEST_F(ModuleLoaderTest, ModulesWithTheSameCodeShareItAndKeepTheirOwnWeights) {
 
   torch::jit::Module reference_a = torch::jit::load(a);
   torch::jit::Module reference_b = torch::jit::load(b);
-  EXPECT_TRUE(torch::equal(Run(first), Run(reference_a)));
-  EXPECT_TRUE(torch::equal(Run(second), Run(reference_b)));
-  EXPECT_EQ(Run(second).size(1), 5);
+  EXPECT_TRUE(torch::equal(Forward(first), Forward(reference_a)));
+  EXPECT_TRUE(torch::equal(Forward(second), Forward(reference_b)));
+  EXPECT_EQ(Forward(second).size(1), 5);
   // The weights are the second file's, in memory of its own.
   EXPECT_TRUE(torch::equal(second.attr("weight").toTensor(), reference_b.attr("weight").toTensor()));
   EXPECT_NE(second.attr("weight").toTensor().data_ptr(), first.attr("weight").toTensor().data_ptr());
+  // Read in place: its storages are views of the loader's buffer (freed by
+  // the loader's deleter), not copies made by torch::jit::load.
+  EXPECT_NE(second.attr("weight").toTensor().storage().data_ptr().get_deleter(),
+            first.attr("weight").toTensor().storage().data_ptr().get_deleter());
+  EXPECT_EQ(second.attr("weight").toTensor().storage().data_ptr().get_deleter(),
+            second.attr("encoder").toModule().attr("bias").toTensor().storage().data_ptr().get_deleter());
+}
+
+TEST_F(ModuleLoaderTest, ASharedModuleKeepsItsWeightsWhenItsFileIsRewrittenOrRemoved) {
+  const std::string a = Save("a.pt", Classifier(3, 1));
+  const std::string b = Save("b.pt", Classifier(3, 2));
+  torch::jit::Module first = loader_.Load(a);
+  bool shared = false;
+  torch::jit::Module second = loader_.Load(b, &shared);
+  ASSERT_TRUE(shared);
+  const at::Tensor want = Forward(second).clone();
+  // Its tensors live in memory of its own, not in a mapping of the file: a
+  // file rewritten in place (shorter, then removed) cannot touch them.
+  std::ofstream(b, std::ios::binary | std::ios::trunc) << "x";
+  fs::remove(b);
+  EXPECT_TRUE(torch::equal(Forward(second), want));
+  torch::jit::Module reference = torch::jit::load(a);
+  EXPECT_TRUE(torch::equal(Forward(first), Forward(reference)));
+}
+
+TEST_F(ModuleLoaderTest, ALoaderThatDoesNotShareCompilesEveryModule) {
+  ModuleLoader own(/*share_code=*/false);
+  const std::string a = Save("a.pt", Classifier(3, 1));
+  const std::string b = Save("b.pt", Classifier(3, 2));
+  torch::jit::Module first = own.Load(a);
+  bool shared = true;
+  torch::jit::Module second = own.Load(b, &shared);
+  EXPECT_FALSE(shared);
+  EXPECT_EQ(own.stats().compiled, 2);
+  EXPECT_NE(first._ivalue()->compilation_unit(), second._ivalue()->compilation_unit());
+}
+
+TEST_F(ModuleLoaderTest, AFrozenModuleComputesWhatTheModuleDoes) {
+  torch::jit::Module module = loader_.Load(Save("a.pt", Classifier(3, 1)));
+  module.eval();
+  torch::jit::Module frozen = FreezeForInference(module);
+  EXPECT_TRUE(frozen.parameters().size() == 0);  // folded into the graph
+  EXPECT_TRUE(torch::allclose(Forward(frozen), Forward(module), /*rtol=*/1e-6, /*atol=*/1e-6));
 }
 
 TEST_F(ModuleLoaderTest, DifferentCodeIsCompiledForItself) {
@@ -100,7 +143,7 @@ TEST_F(ModuleLoaderTest, DifferentCodeIsCompiledForItself) {
   torch::jit::Module second = loader_.Load(b, &shared);
   EXPECT_FALSE(shared);
   EXPECT_EQ(loader_.stats().compiled, 2);
-  EXPECT_TRUE(torch::equal(Run(second), Run(first) * 2.0));
+  EXPECT_TRUE(torch::equal(Forward(second), Forward(first) * 2.0));
 }
 
 TEST_F(ModuleLoaderTest, CodeIsForgottenWithItsLastModule) {
@@ -112,7 +155,7 @@ TEST_F(ModuleLoaderTest, CodeIsForgottenWithItsLastModule) {
   EXPECT_FALSE(shared);
   EXPECT_EQ(loader_.stats().compiled, 2);
   torch::jit::Module reference = torch::jit::load(b);
-  EXPECT_TRUE(torch::equal(Run(second), Run(reference)));
+  EXPECT_TRUE(torch::equal(Forward(second), Forward(reference)));
 }
 
 TEST_F(ModuleLoaderTest, ModulesBuiltFromSharedCodeRunOnManyThreads) {
@@ -120,7 +163,7 @@ TEST_F(ModuleLoaderTest, ModulesBuiltFromSharedCodeRunOnManyThreads) {
   const std::string b = Save("b.pt", Classifier(4, 2));
   torch::jit::Module first = loader_.Load(a);
   torch::jit::Module second = loader_.Load(b);
-  const at::Tensor want_a = Run(first), want_b = Run(second);
+  const at::Tensor want_a = Forward(first), want_b = Forward(second);
   torch::manual_seed(7);
   const at::Tensor input = torch::randn({3, 4});
   std::atomic<int> wrong{0};

@@ -277,6 +277,80 @@ def forward(self, x: Tensor, k: Tensor) -> Tuple[Tensor, Tensor]:
   EXPECT_THAT(model.status().message(), HasSubstr("model output 'y'"));
 }
 
+// The demo model's architecture (tools/make_store/classifier_trainer.cc):
+// an embedding bag, a hidden ReLU layer, an output layer; random weights.
+constexpr char kDemoForward[] = R"JIT(
+def forward(self, ids: Tensor, offsets: Tensor) -> Tensor:
+    bag = torch.embedding_bag(self.embedding, ids, offsets, False, 1)[0]
+    hidden = torch.relu(torch.linear(bag, self.hidden_weight, self.hidden_bias))
+    return torch.linear(hidden, self.output_weight, self.output_bias)
+)JIT";
+
+TEST_F(TorchScriptTest, AFrozenDemoModelGivesTheSameProbabilities) {
+  torch::manual_seed(3);
+  torch::jit::Module m("TicketClassifier");
+  m.register_parameter("embedding", torch::randn({4, 64}), false);
+  m.register_parameter("hidden_weight", torch::randn({64, 64}) / 8, false);
+  m.register_parameter("hidden_bias", torch::randn({64}) / 8, false);
+  m.register_parameter("output_weight", torch::randn({3, 64}) / 8, false);
+  m.register_parameter("output_bias", torch::randn({3}) / 8, false);
+  m.define(kDemoForward);
+  WriteTextArtifact(m);
+  auto plain = Load();
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  backend_ = NewTorchScriptBackend({.freeze = true});
+  auto frozen = Load();
+  ASSERT_TRUE(frozen.ok()) << frozen.status();
+  EXPECT_EQ((*frozen)->MemoryBytes(), (*plain)->MemoryBytes());  // the weights, counted before freezing
+  const std::vector<std::string_view> texts = {"refund cancel", "lost lost refund", "", "cancel"};
+  auto want = (*plain)->Classify(texts, 3);
+  auto got = (*frozen)->Classify(texts, 3);
+  ASSERT_TRUE(want.ok() && got.ok());
+  ASSERT_EQ(got->size(), want->size());
+  for (size_t i = 0; i < want->size(); ++i) {
+    for (size_t j = 0; j < 3; ++j) {
+      EXPECT_EQ((*got)[i][j].label, (*want)[i][j].label);
+      EXPECT_NEAR((*got)[i][j].score, (*want)[i][j].score, 1e-6);
+    }
+  }
+}
+
+// Freezing copies the module's attributes into the frozen one: a forward that
+// changes its own attributes would then count from the copy. Such a module is
+// served unfrozen, as without freezing.
+TEST_F(TorchScriptTest, AModuleThatChangesItsAttributesIsServedUnfrozen) {
+  torch::jit::Module m("Counter");
+  m.register_attribute("calls", c10::IntType::get(), 0);
+  m.define(R"JIT(
+def forward(self, x: Tensor, k: Tensor) -> Tuple[Tensor, Tensor]:
+    self.calls += 1
+    y = x + float(self.calls)
+    return y, y.sum(1).double()
+)JIT");
+  m.save((dir_ / "model.pt").string());
+  Write("config.json", kTensorConfig);
+  auto plain = Load();
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  backend_ = NewTorchScriptBackend({.freeze = true});
+  auto frozen = Load();
+  ASSERT_TRUE(frozen.ok()) << frozen.status();
+  Tensor x;
+  x.name = "x";
+  x.shape = {1, 3};
+  x.fp32 = {0, 0, 0};
+  Tensor k;
+  k.name = "k";
+  k.dtype = DataType::kInt64;
+  k.shape = {1};
+  k.int64 = {0};
+  for (int call = 0; call < 3; ++call) {
+    auto want = (*plain)->Infer({x, k});
+    auto got = (*frozen)->Infer({x, k});
+    ASSERT_TRUE(want.ok() && got.ok());
+    EXPECT_EQ((*got)[0].fp32, (*want)[0].fp32) << "call " << call;
+  }
+}
+
 // One warm-up run is enough only with the legacy executor, which optimises
 // on the first run; the profiling executor would leave that to a user.
 TEST(NewTorchScriptBackendTest, SelectsTheLegacyGraphExecutor) {
