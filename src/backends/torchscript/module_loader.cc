@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <torch/csrc/jit/serialization/import_read.h>
+#include <torch/csrc/jit/serialization/import_source.h>
 #include <torch/csrc/jit/serialization/storage_context.h>
 #include <unistd.h>
 
@@ -213,10 +214,20 @@ class NotShareable : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Builds objects as torch::jit::load builds those without __setstate__: one
+// slot per attribute of the class, from the pickled attribute dict.
+c10::intrusive_ptr<c10::ivalue::Object> MakeObject(const at::StrongTypePtr& type, c10::IValue state) {
+  auto cls = type.type_->expect<c10::ClassType>();
+  if (cls->findMethod("__setstate__") != nullptr) throw NotShareable("class with __setstate__");
+  c10::Dict<c10::IValue, c10::IValue> attributes = std::move(state).toGenericDict();
+  const size_t n = cls->numAttributes();
+  auto object = c10::ivalue::Object::create(type, n);
+  for (size_t i = 0; i < n; ++i) object->setSlot(i, attributes.at(cls->getAttributeName(i)));
+  return object;
+}
+
 // The module of `reader`'s data.pkl and tensors, its objects typed by `unit`,
-// its tensors taken from `tensors` where it has them. Objects are built as
-// torch::jit::load builds those without __setstate__: one slot per attribute
-// of the class, from the pickled attribute dict.
+// its tensors taken from `tensors` where it has them.
 torch::jit::Module BuildFromUnit(PyTorchStreamReader& reader, const std::shared_ptr<CompilationUnit>& unit,
                                  std::shared_ptr<torch::jit::DeserializationStorageContext> tensors) {
   torch::jit::TypeResolver resolve = [&unit](const c10::QualifiedName& name) {
@@ -224,17 +235,45 @@ torch::jit::Module BuildFromUnit(PyTorchStreamReader& reader, const std::shared_
     if (type == nullptr) throw NotShareable("type not in the shared unit");
     return c10::StrongTypePtr(unit, std::move(type));
   };
-  torch::jit::ObjLoader make_object = [](const at::StrongTypePtr& type, c10::IValue state) {
-    auto cls = type.type_->expect<c10::ClassType>();
-    if (cls->findMethod("__setstate__") != nullptr) throw NotShareable("class with __setstate__");
-    c10::Dict<c10::IValue, c10::IValue> attributes = std::move(state).toGenericDict();
-    const size_t n = cls->numAttributes();
-    auto object = c10::ivalue::Object::create(type, n);
-    for (size_t i = 0; i < n; ++i) object->setSlot(i, attributes.at(cls->getAttributeName(i)));
-    return object;
-  };
   c10::IValue root = torch::jit::readArchiveAndTensors(
-      /*archive_name=*/"data", /*pickle_prefix=*/"", /*tensor_prefix=*/"", resolve, make_object,
+      /*archive_name=*/"data", /*pickle_prefix=*/"", /*tensor_prefix=*/"", resolve, MakeObject,
+      c10::Device(c10::kCPU), reader, torch::jit::Unpickler::defaultTypeParser, std::move(tensors));
+  return torch::jit::Module(root.toObject());
+}
+
+// The module of `reader`, its code compiled into a unit of its own, as
+// torch::jit::load compiles it (code/<qualified name>.py, constants.pkl), its
+// tensors taken from `tensors` where it has them. Files whose code
+// torch::jit::load would rewrite (old quantized convolutions) are left to it.
+torch::jit::Module Compile(PyTorchStreamReader& reader, const std::string& code_key,
+                           std::shared_ptr<torch::jit::DeserializationStorageContext> tensors) {
+  if (code_key.find("quantized::conv") != std::string::npos) throw NotShareable("quantized convolution");
+  auto unit = std::make_shared<CompilationUnit>();
+  std::vector<c10::IValue> constants;
+  torch::jit::SourceLoader load_source = [&reader](const std::string& qualifier) {
+    std::string path = "code/" + qualifier;
+    std::replace(path.begin(), path.end(), '.', '/');
+    path += ".py";
+    std::shared_ptr<torch::jit::Source> source;
+    if (!reader.hasRecord(path)) return source;
+    auto [text, size] = reader.getRecord(path);
+    // Without the .debug_pkl source ranges (libtorch does not export their
+    // reader): a TorchScript error's traceback then points at the
+    // serialized code instead of the original source.
+    source = std::make_shared<torch::jit::Source>(
+        c10::string_view(static_cast<const char*>(text.get()), size), path, 1);
+    return source;
+  };
+  torch::jit::SourceImporter importer(unit, &constants, load_source, reader.version());
+  torch::jit::TypeResolver resolve = [&unit, &importer](const c10::QualifiedName& name) {
+    return c10::StrongTypePtr(unit, importer.loadType(name));
+  };
+  c10::IValue table = torch::jit::readArchiveAndTensors(
+      /*archive_name=*/"constants", /*pickle_prefix=*/"", /*tensor_prefix=*/"", resolve, MakeObject,
+      c10::Device(c10::kCPU), reader, torch::jit::Unpickler::defaultTypeParser, tensors);
+  for (const c10::IValue& constant : table.toTupleRef().elements()) constants.push_back(constant);
+  c10::IValue root = torch::jit::readArchiveAndTensors(
+      /*archive_name=*/"data", /*pickle_prefix=*/"", /*tensor_prefix=*/"", resolve, MakeObject,
       c10::Device(c10::kCPU), reader, torch::jit::Unpickler::defaultTypeParser, std::move(tensors));
   return torch::jit::Module(root.toObject());
 }
@@ -243,13 +282,12 @@ torch::jit::Module BuildFromUnit(PyTorchStreamReader& reader, const std::shared_
 
 torch::jit::Module ModuleLoader::Load(const std::string& path, bool* shared_code) {
   if (shared_code != nullptr) *shared_code = false;
-  std::string key;
-  if (share_code_) {
-    try {
-      std::shared_ptr<FileBuffer> buffer = FileBuffer::Read(path);
-      PyTorchStreamReader reader(std::make_shared<BufferAdapter>(buffer));
-      if (!reader.hasRecord("model.json")) {  // the legacy format: torch::jit::load's own path
-        key = CodeKey(reader);
+  try {
+    std::shared_ptr<FileBuffer> buffer = FileBuffer::Read(path);
+    PyTorchStreamReader reader(std::make_shared<BufferAdapter>(buffer));
+    if (!reader.hasRecord("model.json")) {  // the legacy format: torch::jit::load's own path
+      std::string key = CodeKey(reader);
+      if (share_code_) {
         if (std::shared_ptr<CompilationUnit> unit = Find(key)) {
           torch::jit::Module module = BuildFromUnit(reader, unit, TensorsInPlace(buffer));
           std::lock_guard<std::mutex> lock(mu_);
@@ -258,16 +296,20 @@ torch::jit::Module ModuleLoader::Load(const std::string& path, bool* shared_code
           return module;
         }
       }
-    } catch (...) {
-      // Whatever went wrong, torch::jit::load below reports it in its words (or
-      // loads what the shortcut could not); nothing is remembered.
-      key.clear();
+      torch::jit::Module module = Compile(reader, key, TensorsInPlace(buffer));
+      if (share_code_) Remember(std::move(key), module);
+      std::lock_guard<std::mutex> lock(mu_);
+      ++stats_.compiled;
+      return module;
     }
+  } catch (...) {
+    // Whatever went wrong, torch::jit::load below reports it in its words (or
+    // loads what the shortcut could not); nothing is remembered.
   }
   torch::jit::Module module = torch::jit::load(path, torch::kCPU);
-  if (!key.empty()) Remember(std::move(key), module);
   std::lock_guard<std::mutex> lock(mu_);
   ++stats_.compiled;
+  ++stats_.by_torch_jit_load;
   return module;
 }
 

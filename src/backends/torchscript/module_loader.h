@@ -11,19 +11,21 @@
 //   - it reads the file through an istream, record by record.
 // A ModuleLoader reads model.pt with one read() into one buffer of its own,
 // backed by transparent huge pages where the kernel offers them (512 times
-// fewer page faults), and remembers the compilation unit of every module it
-// compiled, keyed by the exact bytes of everything in model.pt that defines
-// code (every record except data.pkl, the tensors under data/ and extra/
-// files). A later model.pt with the same code bytes is built by unpickling
-// only its data.pkl against that unit's types, with its tensors pointing into
-// the buffer (no copy); it also runs the graphs the first module optimised.
+// fewer page faults), and builds the module with its tensors pointing into
+// that buffer (no copy). It compiles the code as torch::jit::load does
+// (SourceImporter over code/, constants.pkl) and remembers the compilation
+// unit of every module it compiled, keyed by the exact bytes of everything in
+// model.pt that defines code (every record except data.pkl, the tensors under
+// data/ and extra/ files). A later model.pt with the same code bytes is built
+// by unpickling only its data.pkl against that unit's types; it also runs the
+// graphs the first module optimised.
 //
-// Anything the shortcut does not cover (a file in the legacy format, a
-// compressed or misaligned tensor record, a class with __setstate__, a type
-// the shared unit never imported, a ZIP64 archive, any error) is loaded by
-// torch::jit::load, whose result and errors stay the reference. So is the
-// first module of each code, and every module when `share_code` is off. A
-// unit is remembered only while a module built from it is alive.
+// Anything the shortcut does not cover (a file in the legacy format, a class
+// with __setstate__, a type the shared unit never imported, old quantized
+// convolutions, any error) is loaded by torch::jit::load, whose result and
+// errors stay the reference; a compressed, misaligned or ZIP64 tensor record
+// is copied as torch::jit::load copies it. A unit is remembered only while a
+// module built from it is alive.
 //
 // Thread-safe. Internal to backends/torchscript (includes libtorch).
 #pragma once
@@ -43,8 +45,9 @@ namespace modelmux {
 class ModuleLoader {
  public:
   struct Stats {
-    int64_t compiled = 0;  // loads that compiled their code (torch::jit::load)
-    int64_t shared = 0;    // loads that reused the code of an earlier module
+    int64_t compiled = 0;           // loads that compiled their code
+    int64_t shared = 0;             // loads that reused the code of an earlier module
+    int64_t by_torch_jit_load = 0;  // of the compiled, those the shortcut left to torch::jit::load
   };
 
   // `share_code` false makes every Load a torch::jit::load that remembers

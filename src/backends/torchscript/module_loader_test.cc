@@ -90,10 +90,13 @@ TEST_F(ModuleLoaderTest, ModulesWithTheSameCodeShareItAndKeepTheirOwnWeights) {
   // The weights are the second file's, in memory of its own.
   EXPECT_TRUE(torch::equal(second.attr("weight").toTensor(), reference_b.attr("weight").toTensor()));
   EXPECT_NE(second.attr("weight").toTensor().data_ptr(), first.attr("weight").toTensor().data_ptr());
-  // Read in place: its storages are views of the loader's buffer (freed by
+  // Read in place: their storages are views of the loader's buffers (freed by
   // the loader's deleter), not copies made by torch::jit::load.
   EXPECT_NE(second.attr("weight").toTensor().storage().data_ptr().get_deleter(),
-            first.attr("weight").toTensor().storage().data_ptr().get_deleter());
+            reference_b.attr("weight").toTensor().storage().data_ptr().get_deleter());
+  EXPECT_EQ(first.attr("weight").toTensor().storage().data_ptr().get_deleter(),
+            second.attr("weight").toTensor().storage().data_ptr().get_deleter());
+  EXPECT_EQ(loader_.stats().by_torch_jit_load, 0);
   EXPECT_EQ(second.attr("weight").toTensor().storage().data_ptr().get_deleter(),
             second.attr("encoder").toModule().attr("bias").toTensor().storage().data_ptr().get_deleter());
 }
@@ -179,6 +182,29 @@ TEST_F(ModuleLoaderTest, ModulesBuiltFromSharedCodeRunOnManyThreads) {
   }
   for (std::thread& thread : threads) thread.join();
   EXPECT_EQ(wrong, 0);
+}
+
+// A class with __setstate__ is built by running it, which the loader leaves
+// to torch::jit::load.
+TEST_F(ModuleLoaderTest, AModuleWithSetStateIsLoadedByTorchJitLoad) {
+  torch::manual_seed(5);
+  torch::jit::Module m("Stateful");
+  m.register_parameter("weight", torch::randn({3, 4}), false);
+  m.define(R"JIT(
+def forward(self, x: Tensor) -> Tensor:
+    return torch.linear(x, self.weight)
+
+def __getstate__(self) -> Tensor:
+    return self.weight
+
+def __setstate__(self, state: Tensor) -> None:
+    self.weight = state
+)JIT");
+  const std::string path = Save("s.pt", m);
+  torch::jit::Module loaded = loader_.Load(path);
+  EXPECT_EQ(loader_.stats().by_torch_jit_load, 1);
+  torch::jit::Module reference = torch::jit::load(path);
+  EXPECT_TRUE(torch::equal(Forward(loaded), Forward(reference)));
 }
 
 TEST_F(ModuleLoaderTest, AFileThatIsNotAModuleFailsAsTorchJitLoadSays) {

@@ -21,8 +21,8 @@ namespace modelmux {
 struct TorchScriptOptions {
   // Freeze and optimise every module at load (torch::jit::freeze, then
   // torch::jit::optimize_for_inference): each forward call is cheaper, each
-  // load dearer, and models no longer share compiled code or read their
-  // tensors in place (module_loader.h). A frozen module that does not compute
+  // load dearer, and models no longer share compiled code (module_loader.h:
+  // each is compiled and optimised for itself). A frozen module that does not compute
   // what the module computed on the warm-up input (e.g. one whose forward
   // changes its own attributes) is dropped for the module, with a warning.
   // Measured in BENCHMARKS.md, "Cold path (issue 15)".
