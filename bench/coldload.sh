@@ -40,10 +40,11 @@ rounds, calls = sys.argv[2], sys.argv[3]
 rows = [
     ("floor: model.pt from the page cache into memory already faulted in", "floor", None),
     ("floor, fresh memory: the same into new memory (malloc, read, free)", "floor_fresh", None),
+    ("floor, fresh huge pages: the same into a new mapping advised MADV_HUGEPAGE", "floor_huge_pages", None),
     ("(b) torch::jit::load + eval (the backend before)", "jit_load", "jit_load_forward"),
     ("(c) module loader, code shared: one read into a huge-page buffer, tensors in place", "loader", "loader_forward"),
-    ("(c') module loader, first model of its code: read, then torch::jit::load", "loader_first", None),
-    ("(d) + freeze: own code, torch::jit::freeze + optimize_for_inference", "freeze", "freeze_forward"),
+    ("(c') module loader, first model of its code: the same, its code compiled", "loader_first", None),
+    ("(d) (c') + torch::jit::freeze + optimize_for_inference (each model compiled for itself)", "freeze", "freeze_forward"),
 ]
 sizes = [f"{r['model_pt_bytes'] / 1e6:.1f} MB" for r in runs]
 print("| step | " + " | ".join(f"{s}: median | × floor | with 1st forward" for s in sizes) + " |")

@@ -7,14 +7,17 @@
 //                 reused: what the bytes cost from the page cache;
 //   floor, fresh  the same into freshly allocated memory (malloc, read, free):
 //                 the floor plus the page faults of new memory;
+//   floor, huge   the same into a fresh mapping advised to use transparent
+//                 huge pages (what the loader's buffer costs);
 //   jit::load     torch::jit::load(path) + eval, as the backend did before;
 //   loader        ModuleLoader::Load (module_loader.h) of a model whose code a
 //                 live module shares: one read into a huge-page buffer, the
 //                 tensors in place, no compilation;
 //   loader, first ModuleLoader::Load of a model whose code no live module
-//                 shares (a fresh loader): read, then torch::jit::load;
+//                 shares (a fresh loader): the same, its code compiled;
 //   + freeze      the backend's --torchscript-freeze path: a loader that does
-//                 not share code, then FreezeForInference (torch::jit::freeze +
+//                 not share code (each model compiled for itself, tensors in
+//                 place), then FreezeForInference (torch::jit::freeze +
 //                 optimize_for_inference);
 // each also timed with its first forward (the graph executor optimises the
 // graph on the first run, which the backend's warm-up pays at load). Then the
@@ -25,6 +28,7 @@
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <torch/script.h>
 #include <unistd.h>
@@ -164,6 +168,21 @@ nlohmann::json BenchModel(const std::string& dir, int rounds, int forward_calls)
          ReadInto(model_pt, p, model_bytes);
          asm volatile("" : : "r"(p) : "memory");
          std::free(p);
+       }},
+      {"floor_huge_pages",
+       [&] {
+         // What the loader's buffer costs: a 2 MiB-aligned mapping advised
+         // to use huge pages, read into, unmapped.
+         constexpr size_t kHuge = size_t{2} << 20;
+         const size_t length = (model_bytes + 4095) / 4096 * 4096;
+         char* raw = static_cast<char*>(
+             mmap(nullptr, length + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+         if (raw == MAP_FAILED) throw std::runtime_error("mmap failed");
+         char* aligned =
+             reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(raw) + kHuge - 1) / kHuge * kHuge);
+         madvise(aligned, length, MADV_HUGEPAGE);
+         ReadInto(model_pt, aligned, model_bytes);
+         munmap(raw, length + kHuge);
        }},
       {"floor_all_files",
        [&] {
