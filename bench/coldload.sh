@@ -61,7 +61,8 @@ print("| backend Load (module + vocabulary + labels + warm-up) | " +
 print("| --- |" + " --- | --- |" * len(runs))
 for label, key in [("floor: all of the artifact's files from the page cache", "floor_all_files"),
                    ("default (code shared with a live model of the same code)", "backend_load"),
-                   ("with freezing (`--torchscript-freeze`)", "backend_load_freeze")]:
+                   ("with freezing (`--torchscript-freeze`)", "backend_load_freeze"),
+                   ("of which outside libtorch: the tokenizer built from vocab.txt (on a thread of its own)", "tokenizer")]:
     cells = []
     for r in runs:
         m = r["median_us"]

@@ -22,7 +22,8 @@
 // each also timed with its first forward (the graph executor optimises the
 // graph on the first run, which the backend's warm-up pays at load). Then the
 // backend's whole Load (module, vocabulary, labels, warm-up) with and without
-// freezing, against the floor of all of the artifact's files; and the warm
+// freezing, against the floor of all of the artifact's files, and the
+// tokenizer's build from vocab.txt alone; and the warm
 // forward of one text (loadgen's default ticket) before and after freezing.
 // Medians; prints JSON.
 #include <ATen/Parallel.h>
@@ -216,6 +217,12 @@ nlohmann::json BenchModel(const std::string& dir, int rounds, int forward_calls)
          modelmux::ModuleLoader own(/*share_code=*/false);
          torch::jit::Module m = modelmux::FreezeForInference(Eval(own.Load(model_pt)));
          Forward(m, in);
+       }},
+      {"tokenizer",
+       [&] {
+         // The part of a text model's load outside libtorch: vocab.txt into
+         // the tokenizer (the backend does it on a thread of its own).
+         if (!modelmux::Tokenizer::Create(dir + "/vocab.txt").ok()) throw std::runtime_error("bad vocab.txt");
        }},
       {"backend_load",
        [&] {
