@@ -25,7 +25,8 @@
 // freezing, against the floor of all of the artifact's files, and the
 // tokenizer's build from vocab.txt alone; and the warm
 // forward of one text (loadgen's default ticket) before and after freezing.
-// Medians; prints JSON.
+// What a step made (memory, a module, a model) is released after its clock
+// stops: loads are timed, not the unloads that follow. Medians; prints JSON.
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
 #include <fcntl.h>
@@ -159,16 +160,22 @@ nlohmann::json BenchModel(const std::string& dir, int rounds, int forward_calls)
   auto backend_anchor = plain_backend->Load(dir, *config);  // as a server holding another tenant of this code
   if (!backend_anchor.ok()) throw std::runtime_error(std::string(backend_anchor.status().message()));
 
-  using Step = std::function<void()>;
-  // name -> (what is timed, with the first forward too)
+  // Each step returns what it made (memory, a module, a model), released
+  // after the clock stops: a load is timed, not the unload that follows.
+  using Made = std::shared_ptr<void>;
+  using Step = std::function<Made()>;
+  auto keep = [](torch::jit::Module m) -> Made { return std::make_shared<torch::jit::Module>(std::move(m)); };
   std::vector<std::pair<std::string, Step>> steps = {
-      {"floor", [&] { ReadInto(model_pt, reused.data(), model_bytes); }},
+      {"floor",
+       [&] {
+         ReadInto(model_pt, reused.data(), model_bytes);
+         return Made();
+       }},
       {"floor_fresh",
        [&] {
          char* p = static_cast<char*>(std::malloc(model_bytes));
          ReadInto(model_pt, p, model_bytes);
-         asm volatile("" : : "r"(p) : "memory");
-         std::free(p);
+         return Made(p, std::free);
        }},
       {"floor_huge_pages",
        [&] {
@@ -183,54 +190,64 @@ nlohmann::json BenchModel(const std::string& dir, int rounds, int forward_calls)
              reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(raw) + kHuge - 1) / kHuge * kHuge);
          madvise(aligned, length, MADV_HUGEPAGE);
          ReadInto(model_pt, aligned, model_bytes);
-         munmap(raw, length + kHuge);
+         return Made(raw, [length](void* q) { munmap(q, length + kHuge); });
        }},
       {"floor_all_files",
        [&] {
          size_t at = 0;
          for (const std::string& f : files) at += ReadInto(f, reused.data() + at, reused.size() - at);
+         return Made();
        }},
-      {"jit_load", [&] { Eval(torch::jit::load(model_pt)); }},
+      {"jit_load", [&] { return keep(Eval(torch::jit::load(model_pt))); }},
       {"jit_load_forward",
        [&] {
          torch::jit::Module m = Eval(torch::jit::load(model_pt));
          Forward(m, in);
+         return keep(m);
        }},
-      {"loader", [&] { Eval(shared_loader.Load(model_pt)); }},
+      {"loader", [&] { return keep(Eval(shared_loader.Load(model_pt))); }},
       {"loader_forward",
        [&] {
          torch::jit::Module m = Eval(shared_loader.Load(model_pt));
          Forward(m, in);
+         return keep(m);
        }},
       {"loader_first",
        [&] {
          modelmux::ModuleLoader fresh;
-         Eval(fresh.Load(model_pt));
+         return keep(Eval(fresh.Load(model_pt)));
        }},
       {"freeze",
        [&] {
          modelmux::ModuleLoader own(/*share_code=*/false);
-         modelmux::FreezeForInference(Eval(own.Load(model_pt)));
+         return keep(modelmux::FreezeForInference(Eval(own.Load(model_pt))));
        }},
       {"freeze_forward",
        [&] {
          modelmux::ModuleLoader own(/*share_code=*/false);
          torch::jit::Module m = modelmux::FreezeForInference(Eval(own.Load(model_pt)));
          Forward(m, in);
+         return keep(m);
        }},
       {"tokenizer",
        [&] {
          // The part of a text model's load outside libtorch: vocab.txt into
          // the tokenizer (the backend does it on a thread of its own).
-         if (!modelmux::Tokenizer::Create(dir + "/vocab.txt").ok()) throw std::runtime_error("bad vocab.txt");
+         auto tokenizer = modelmux::Tokenizer::Create(dir + "/vocab.txt");
+         if (!tokenizer.ok()) throw std::runtime_error("bad vocab.txt");
+         return Made(std::make_shared<modelmux::Tokenizer>(*std::move(tokenizer)));
        }},
       {"backend_load",
        [&] {
-         if (!plain_backend->Load(dir, *config).ok()) throw std::runtime_error("backend load failed");
+         auto model = plain_backend->Load(dir, *config);
+         if (!model.ok()) throw std::runtime_error("backend load failed");
+         return Made(std::shared_ptr<modelmux::Model>(*std::move(model)));
        }},
       {"backend_load_freeze",
        [&] {
-         if (!freezing_backend->Load(dir, *config).ok()) throw std::runtime_error("backend load failed");
+         auto model = freezing_backend->Load(dir, *config);
+         if (!model.ok()) throw std::runtime_error("backend load failed");
+         return Made(std::shared_ptr<modelmux::Model>(*std::move(model)));
        }},
   };
   std::map<std::string, std::vector<double>> us;
@@ -238,7 +255,7 @@ nlohmann::json BenchModel(const std::string& dir, int rounds, int forward_calls)
   for (int r = 0; r < rounds; ++r) {
     for (auto& [name, step] : steps) {
       const int64_t t0 = Ns();
-      step();
+      Made made = step();
       us[name].push_back((Ns() - t0) / 1e3);
     }
   }
