@@ -6,13 +6,15 @@
 # the backend's module loader, the loader with freezing, the backend's whole
 # Load, and the warm forward of one text before and after freezing. See
 # bench/coldload/coldload.cc for what each step times.
-# Writes $BENCH_OUT/coldload.{md,json}. Env: COLDLOAD_ROUNDS (60),
-# COLDLOAD_FORWARD_CALLS (50000).
+# Runs the tool COLDLOAD_RUNS times (fresh processes) and reports, per step,
+# the median of the runs' medians. Writes $BENCH_OUT/coldload.{md,json}.
+# Env: COLDLOAD_RUNS (3), COLDLOAD_ROUNDS (60), COLDLOAD_FORWARD_CALLS (50000).
 source "$(dirname "$0")/lib/common.sh"
 need_bins modelmux-bench-coldload modelmux-make-store
 raw="$BENCH_RAW/coldload"; mkdir -p "$raw"
 rounds="${COLDLOAD_ROUNDS:-60}"
 calls="${COLDLOAD_FORWARD_CALLS:-50000}"
+runs="${COLDLOAD_RUNS:-3}"
 
 declare -A flags=([8MB]="--vocab 32768 --dim 64" [50MB]="--vocab 131072 --dim 96")
 dirs=()
@@ -29,9 +31,29 @@ for size in 8MB 50MB; do
 done
 
 cmd=("$BIN/modelmux-bench-coldload" --rounds "$rounds" --forward-calls "$calls" "${dirs[@]}")
-log "coldload: ${cmd[*]##*/}"
-"${cmd[@]}" > "$raw/bench-coldload.json"
-cp "$raw/bench-coldload.json" "$BENCH_OUT/coldload.json"
+for ((run = 1; run <= runs; run++)); do
+  log "coldload: run $run of $runs: ${cmd[*]##*/}"
+  "${cmd[@]}" > "$raw/bench-coldload-$run.json"
+done
+
+# Per model and step: the median of the runs' medians.
+python3 - "$raw" "$runs" > "$BENCH_OUT/coldload.json" <<'PY'
+import json, statistics, sys
+raw, n = sys.argv[1], int(sys.argv[2])
+runs = [json.load(open(f"{raw}/bench-coldload-{i}.json")) for i in range(1, n + 1)]
+merged = []
+for models in zip(*runs):
+    m = dict(models[0])
+    for key in ("median_us", "forward_us"):
+        m[key] = {k: statistics.median(r[key][k] for r in models) for k in models[0][key]}
+    m["max_abs_diff_in_place"] = max(r["max_abs_diff_in_place"] for r in models)
+    m["max_abs_diff_frozen"] = max(r["max_abs_diff_frozen"] for r in models)
+    m["ratio_to_floor"] = {k: v / m["median_us"]["floor_all_files" if k.startswith("backend") else "floor"]
+                           for k, v in m["median_us"].items()}
+    m["runs"] = n
+    merged.append(m)
+print(json.dumps(merged, indent=2))
+PY
 
 python3 - "$BENCH_OUT/coldload.json" "$rounds" "$calls" > "$raw/tables.md" <<'PY'
 import json, sys
@@ -86,6 +108,6 @@ PY
   echo
   cat "$raw/tables.md"
   echo
-  echo "Command: \`bench/coldload.sh\` (\`modelmux-bench-coldload --rounds $rounds --forward-calls $calls <8 MB dir> <50 MB dir>\`; medians of $rounds rounds, steps interleaved, one process per run)."
+  echo "Command: \`bench/coldload.sh\` (\`modelmux-bench-coldload --rounds $rounds --forward-calls $calls <8 MB dir> <50 MB dir>\`, $runs processes; per step the median of the processes' medians of $rounds rounds, steps interleaved within a round)."
 } > "$BENCH_OUT/coldload.md"
 cat "$BENCH_OUT/coldload.md"
