@@ -315,6 +315,31 @@ TEST_F(TorchScriptTest, AFrozenDemoModelGivesTheSameProbabilities) {
   }
 }
 
+// A model's own error (an assert in its forward) reaches the caller in its
+// words, also for a module compiled by the loader (no .debug_pkl ranges).
+TEST_F(TorchScriptTest, AForwardThatFailsSaysWhyInItsOwnWords) {
+  torch::jit::Module m("Refusing");
+  m.register_parameter("embedding", torch::eye(4, 3), false);
+  m.register_parameter("weight", torch::eye(3), false);
+  m.register_parameter("bias", torch::zeros({3}), false);
+  m.define(R"JIT(
+def forward(self, ids: Tensor, offsets: Tensor) -> Tensor:
+    assert ids.size(0) <= 2, "tenant model failure: at most 2 tokens"
+    bag = torch.embedding_bag(self.embedding, ids, offsets, False, 1)[0]
+    return torch.linear(bag, self.weight, self.bias)
+)JIT");
+  WriteTextArtifact(m);
+  auto first = Load();  // compiles the code
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto second = Load();  // shares it
+  ASSERT_TRUE(second.ok()) << second.status();
+  for (auto* model : {&first, &second}) {
+    auto result = (**model)->Classify({"refund cancel lost"}, 1);
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kInternal);
+    EXPECT_THAT(result.status().message(), HasSubstr("tenant model failure: at most 2 tokens"));
+  }
+}
+
 // Freezing copies the module's attributes into the frozen one: a forward that
 // changes its own attributes would then count from the copy. Such a module is
 // served unfrozen, as without freezing.
