@@ -7,10 +7,13 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "backend/model_config.h"
 #include "backends/torchscript/torchscript_backend.h"
+#include "spdlog/sinks/ostream_sink.h"
+#include "spdlog/spdlog.h"
 
 namespace modelmux {
 namespace {
@@ -357,8 +360,15 @@ def forward(self, x: Tensor, k: Tensor) -> Tuple[Tensor, Tensor]:
   auto plain = Load();
   ASSERT_TRUE(plain.ok()) << plain.status();
   backend_ = NewTorchScriptBackend({.freeze = true});
+  // The fallback is logged: capture the default logger's output.
+  std::ostringstream log;
+  std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
+  spdlog::set_default_logger(
+      std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log)));
   auto frozen = Load();
+  spdlog::set_default_logger(previous);
   ASSERT_TRUE(frozen.ok()) << frozen.status();
+  EXPECT_THAT(log.str(), HasSubstr("serving the module unfrozen: output 0 differs"));
   Tensor x;
   x.name = "x";
   x.shape = {1, 3};
