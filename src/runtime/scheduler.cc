@@ -1,5 +1,7 @@
 #include "runtime/scheduler.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <exception>
 #include <optional>
@@ -211,6 +213,7 @@ void Scheduler::RunBatch(Taken& taken) {
 }
 
 void Scheduler::WorkerLoop() {
+  pthread_setname_np(pthread_self(), "mm-worker");  // for top -H and bench/tail.sh
   while (true) {
     std::optional<Taken> taken = TakeNext();
     if (!taken) return;
