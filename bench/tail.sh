@@ -7,7 +7,8 @@
 # spell of the shared machine hits all of them; each row is the median.
 # Env: TAIL_RATE (12000 req/s, about half of the 2-core machine's maximum),
 # TAIL_SECONDS (8), TAIL_ROUNDS (3), TAIL_CONFIGS (configurations separated by
-# ';', each "label|MALLOC_CONF|flags"; default: the four below).
+# ';', each "label|MALLOC_CONF|flags[|server binary]"; default: the four
+# below; a binary path compares another build, e.g. main's, in the same run).
 # Besides latency, each run records where the server's time goes: CPU and
 # context switches (voluntary: the thread slept and was woken) per request, by
 # thread kind (the server names its threads: mm-http-io, mm-worker, mm-timer),
@@ -49,10 +50,10 @@ for round in $(seq 1 "$rounds"); do
   log "tail round $round/$rounds: raw forward"
   "$BIN/modelmux-bench-raw" --seconds "${TAIL_RAW_SECONDS:-3}" --json "$REF_STORE/$model" > "$raw/raw-$round.json"
   for i in "${!configs[@]}"; do
-    IFS='|' read -r label conf flags <<< "${configs[$i]}"
+    IFS='|' read -r label conf flags server_bin <<< "${configs[$i]}"
     log "tail round $round/$rounds: $label"
     # shellcheck disable=SC2086  # flags are words
-    MALLOC_CONF="$conf" start_server "$raw/server-$i-$round.log" --store "$REF_STORE" $flags
+    MODELMUX_BIN="${server_bin:-$BIN/modelmux}" MALLOC_CONF="$conf" start_server "$raw/server-$i-$round.log" --store "$REF_STORE" $flags
     "$LOADGEN" --port "$SERVER_PORT" -m "$model" -n 2000 -c 8 > /dev/null
     c0=$(cpu_seconds "$SERVER_PID")
     thread_snapshot "$SERVER_PID" > "$raw/threads-before-$i-$round.txt"
@@ -66,8 +67,12 @@ for round in $(seq 1 "$rounds"); do
     stop_pid "$SERVER_PID"
   done
   log "tail round $round/$rounds: nginx"
+  n0=$(cpu_seconds_tree "$NGINX_PID")
   "$LOADGEN" --port "$NGINX_PORT" --route ping -c 64 -d "$secs" --warmup 1 --rate "$rate" --drain 5 --json \
     > "$raw/nginx-$round.json"
+  n1=$(cpu_seconds_tree "$NGINX_PID")
+  echo "{\"cpu_us_per_request\": $(calc "($n1 - $n0) * 1e6 / $(json_get "$raw/nginx-$round.json" "d['arrivals']")")}" \
+    > "$raw/nginx-cpu-$round.json"
 done
 stop_pid "$NGINX_PID"
 
@@ -109,6 +114,10 @@ for name, data in [(l, runs(f"config-{i}")) for i, l in enumerate(labels)] + [("
     entry = {"p50_us": med("p50"), "p99_us": med("p99"), "p999_us": med("p99.9"), "errors": errors,
              "p99_us_every_round": p99s}
     cpu_cell = ratio_cell = "-"
+    if name not in labels:  # nginx: its CPU per `return 200`, the HTTP floor
+        cpu = statistics.median(json.load(open(f"{raw}/nginx-cpu-{r}.json"))["cpu_us_per_request"] for r in R)
+        entry["server_cpu_us_per_request"] = cpu
+        cpu_cell = f"{cpu:.0f}"
     if name in labels:
         i = labels.index(name)
         cpu = statistics.median(json.load(open(f"{raw}/cpu-{i}-{r}.json"))["cpu_us_per_request"] for r in R)
