@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <atomic>
 #include <exception>
 #include <optional>
 #include <utility>
@@ -54,7 +55,20 @@ struct Scheduler::ModelQueue {
   std::deque<Entry> entries;
   int running = 0;        // batches of this model on workers now
   bool in_ready = false;  // on ready_: has entries and running < the cap
+  // entries.size(), readable without mu_ by the workers running this model
+  // (WorkWaitsForThisWorker): a hint, stored under mu_ whenever it changes.
+  std::atomic<int> waiting{0};
 };
+
+namespace {
+// The waiting count of the model whose batch this worker thread runs; null
+// off worker threads and between batches.
+thread_local const std::atomic<int>* tls_waiting = nullptr;
+}  // namespace
+
+bool Scheduler::WorkWaitsForThisWorker() {
+  return tls_waiting != nullptr && tls_waiting->load(std::memory_order_relaxed) > 0;
+}
 
 struct Scheduler::Taken {
   ModelQueue* queue = nullptr;
@@ -104,6 +118,7 @@ absl::Status Scheduler::Submit(std::string_view model, std::unique_ptr<Job>& job
   }
   ModelQueue& queue = *it->second;
   queue.entries.push_back({std::move(job), now});
+  queue.waiting.store(static_cast<int>(queue.entries.size()), std::memory_order_relaxed);
   ++queued_;
   if (queue.in_ready || queue.running >= options_.max_workers_per_model) return absl::OkStatus();
   queue.in_ready = true;
@@ -115,6 +130,11 @@ absl::Status Scheduler::Submit(std::string_view model, std::unique_ptr<Job>& job
 }
 
 void Scheduler::TakeBatchLocked(ModelQueue& queue, Taken& taken, Batch& dropped) {
+  TakeEntriesLocked(queue, taken, dropped);
+  queue.waiting.store(static_cast<int>(queue.entries.size()), std::memory_order_relaxed);
+}
+
+void Scheduler::TakeEntriesLocked(ModelQueue& queue, Taken& taken, Batch& dropped) {
   std::deque<ModelQueue::Entry>& entries = queue.entries;
   while (!entries.empty() && taken.batch.empty()) {
     ModelQueue::Entry entry = std::move(entries.front());
@@ -233,8 +253,10 @@ void Scheduler::WorkerLoop() {
   while (true) {
     std::optional<Taken> taken = TakeNext(finished);
     if (!taken) return;
+    tls_waiting = &taken->queue->waiting;  // the queue lives while its batch runs
     RunBatch(*taken);
     taken->batch.clear();  // before the queue is released: a job may hold a model handle
+    tls_waiting = nullptr;
     finished = taken->queue;
   }
 }

@@ -108,6 +108,12 @@ class Scheduler {
   // Stops taking new jobs, runs the queued ones, joins the workers. Idempotent.
   void Shutdown();
 
+  // True when called from a job running on a worker while more jobs of the
+  // job's model wait in its queue: work that could go to another thread
+  // (writing a reply) is better handed off than done before the next batch.
+  // False off worker threads. A hint: the queue may change at any moment.
+  static bool WorkWaitsForThisWorker();
+
   // The number of worker threads; fixed for the scheduler's lifetime.
   int workers() const { return static_cast<int>(threads_.size()); }
   int max_workers_per_model() const { return options_.max_workers_per_model; }
@@ -135,6 +141,7 @@ class Scheduler {
   // Moves jobs from the front of `queue` into `taken` (claiming each);
   // unclaimed jobs go to `dropped`.
   void TakeBatchLocked(ModelQueue& queue, Taken& taken, Batch& dropped) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void TakeEntriesLocked(ModelQueue& queue, Taken& taken, Batch& dropped) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RunBatch(Taken& taken);
 
   const Options options_;

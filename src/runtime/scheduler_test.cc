@@ -555,5 +555,34 @@ TEST(SchedulerHandOffTest, WorkLeftBehindWakesAnIdleWorker) {
   scheduler.Shutdown();
 }
 
+// A job can ask whether more of its model's jobs wait behind it (to hand
+// off work such as writing its reply); only a worker running that model's
+// batch sees its queue, and only while jobs wait.
+TEST(SchedulerHandOffTest, AJobSeesWhetherItsModelHasJobsWaiting) {
+  Gate gate;
+  Counter started;
+  std::atomic<int> first_saw{-1}, second_saw{-1};
+  Scheduler scheduler({.workers = 1});
+  ASSERT_TRUE(scheduler
+                  .Submit("a",
+                          [&](std::chrono::nanoseconds) {
+                            started.Add(1);
+                            gate.Wait();
+                            first_saw = Scheduler::WorkWaitsForThisWorker() ? 1 : 0;
+                          })
+                  .ok());
+  ASSERT_TRUE(started.WaitFor(1));
+  ASSERT_TRUE(scheduler
+                  .Submit("a", [&](std::chrono::nanoseconds) {
+                    second_saw = Scheduler::WorkWaitsForThisWorker() ? 1 : 0;
+                  })
+                  .ok());
+  EXPECT_FALSE(Scheduler::WorkWaitsForThisWorker());  // not a worker
+  gate.Open();
+  scheduler.Shutdown();
+  EXPECT_EQ(first_saw.load(), 1);   // the second job waited behind it
+  EXPECT_EQ(second_saw.load(), 0);  // nothing behind the last one
+}
+
 }  // namespace
 }  // namespace modelmux

@@ -22,6 +22,7 @@
 #include "fmt/format.h"
 #include "frontend/http/request_target.h"
 #include "frontend/http/route_call.h"
+#include "runtime/scheduler.h"
 
 namespace modelmux {
 namespace {
@@ -156,7 +157,12 @@ void HttpSession::Reply(HttpReply reply) {
   // answer given while the router still runs) is sent inline by the dispatch.
   using Strand = net::strand<net::io_context::executor_type>;
   const Strand* strand = socket_.get_executor().target<Strand>();
-  if (strand != nullptr && !strand->running_in_this_thread() && TryReplyHere(reply)) return;
+  // A worker whose model has jobs waiting hands the write to the strand and
+  // goes on to the next batch: the model's work is serial, the write is not.
+  if (strand != nullptr && !strand->running_in_this_thread() && !Scheduler::WorkWaitsForThisWorker() &&
+      TryReplyHere(reply)) {
+    return;
+  }
   net::dispatch(socket_.get_executor(), [self = shared_from_this(), reply = std::move(reply)]() mutable {
     self->Send(std::move(reply));
   });

@@ -6,7 +6,8 @@
 // A session's work runs on its strand, with one exception that saves a
 // thread hand-off per request: a reply that comes back from a server thread
 // (ReplySink::Reply) while the session waits for it is written from that
-// thread with one non-blocking send, which then starts reading the next
+// thread with one non-blocking send (unless it is a worker whose model has
+// more jobs waiting: Scheduler::WorkWaitsForThisWorker), which then starts reading the next
 // request (whose completion runs on the strand again). While the session
 // waits for a reply no handler of its own is pending, so the only strand work
 // that can meet it, Close and CloseIfStalled, takes the hand-off lock too.
