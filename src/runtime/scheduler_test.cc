@@ -572,11 +572,11 @@ TEST(SchedulerHandOffTest, AJobSeesWhetherItsModelHasJobsWaiting) {
                           })
                   .ok());
   ASSERT_TRUE(started.WaitFor(1));
-  ASSERT_TRUE(scheduler
-                  .Submit("a", [&](std::chrono::nanoseconds) {
-                    second_saw = Scheduler::WorkWaitsForThisWorker() ? 1 : 0;
-                  })
-                  .ok());
+  ASSERT_TRUE(
+      scheduler
+          .Submit("a",
+                  [&](std::chrono::nanoseconds) { second_saw = Scheduler::WorkWaitsForThisWorker() ? 1 : 0; })
+          .ok());
   EXPECT_FALSE(Scheduler::WorkWaitsForThisWorker());  // not a worker
   gate.Open();
   scheduler.Shutdown();
