@@ -63,11 +63,15 @@ void InferenceRpcHandlers::ModelInfer(Rpc<ModelInferRequest, ModelInferResponse>
   InferRequest request = std::move(decoded->request);
   request.deadline = rpc.deadline();
   // The answer is encoded on the worker that finished the inference, as over
-  // REST: the labels it reads live only as long as the response's handle.
+  // REST: the labels it reads live only as long as the response's handle,
+  // which is released before the answer leaves (a client that has it finds
+  // the model idle, free to evict).
   server_->Infer(std::move(request),
                  [&rpc, form = std::move(decoded->form)](absl::StatusOr<InferResponse> response) {
                    if (!response.ok()) return rpc.Finish(response.status());
-                   rpc.Finish(EncodeModelInfer(*response, form, rpc.reply()));
+                   const absl::Status encoded = EncodeModelInfer(*response, form, rpc.reply());
+                   response->handle = ModelHandle();
+                   rpc.Finish(encoded);
                  });
 }
 

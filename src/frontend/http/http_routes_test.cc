@@ -35,6 +35,21 @@ TEST_F(HttpServerTest, InvokeLoadsLazilyAndReturnsPredictions) {
   EXPECT_EQ(predictions[1][0]["label"], "refund");
 }
 
+// A worker may write the reply itself: the model's handle must be back before
+// the answer leaves, so a client that has its answer finds the model idle (a
+// budget of one model, invoked in turn, would otherwise meet it busy). Each
+// round is a race the release must win every time.
+TEST_F(HttpServerTest, AnsweredModelIsNoLongerInUse) {
+  HttpTestClient client = Client();
+  for (int i = 0; i < 200; ++i) {
+    const char* model = i % 2 == 0 ? "alpha" : "vec";
+    auto r = i % 2 == 0 ? client.Post("/models/alpha/invoke", R"({"text": "money"})")
+                        : client.Post("/models/vec/invoke", R"({"instances": [[1, 2]]})");
+    ASSERT_EQ(r.result_int(), 200) << r.body();
+    ASSERT_EQ(server_->GetStatus(model)->in_flight, 0) << "round " << i;
+  }
+}
+
 TEST_F(HttpServerTest, InvocationsTakesTheModelFromTheHeader) {
   HttpTestClient client = Client();
   auto r = client.Post("/invocations", R"({"text": "money"})", {{"X-Amzn-SageMaker-Target-Model", "beta"}});

@@ -52,13 +52,16 @@ absl::StatusOr<InferRequest> MakeInferRequest(const RouteCall& call, std::string
 // Runs `request` and answers through the call's sink with `reply(result)`,
 // an HttpReply(absl::StatusOr<InferResponse>) functor. It runs on the thread
 // that finished the inference: encoding is short work, and the labels it
-// reads live only as long as the response's handle. Every inference route
-// goes through here, whatever the form of its answers.
+// reads live only as long as the response's handle. The handle is released
+// before the reply leaves (the sink may write it at once, from this thread):
+// a client that has its answer finds the model idle, free to evict. Every
+// inference route goes through here, whatever the form of its answers.
 template <typename ReplyFn>
 RouteResult RunInfer(const RouteCall& call, InferRequest request, ReplyFn reply) {
   call.server.Infer(std::move(request), [sink = call.sink, reply = std::move(reply)](
                                             absl::StatusOr<InferResponse> response) mutable {
-    sink->Reply(reply(std::move(response)));
+    HttpReply answer = reply(std::move(response));  // the response, and its handle, end here
+    sink->Reply(std::move(answer));
   });
   return std::nullopt;
 }
