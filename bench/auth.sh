@@ -16,7 +16,7 @@ source "$(dirname "$0")/lib/common.sh"
 need_bins modelmux modelmux-make-store
 command -v wrk > /dev/null || die "wrk is missing (scripts/install-deps)"
 reps="${AUTH_REPS:-3}" secs="${AUTH_SECONDS:-10}" conns="${AUTH_CONNECTIONS:-16}"
-raw="$BENCH_OUT/raw/auth"; mkdir -p "$raw"
+raw="$BENCH_RAW/auth"; mkdir -p "$raw"
 
 store="$BENCH_WORK/auth-store"
 if [ ! -f "$store/.complete" ]; then

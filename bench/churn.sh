@@ -12,7 +12,7 @@
 source "$(dirname "$0")/lib/common.sh"
 need_bins modelmux modelmux-loadgen modelmux-make-store
 rate="${CHURN_RATE:-200}" warm="${CHURN_WARMUP:-30}" secs="${CHURN_SECONDS:-90}" resident="${CHURN_RESIDENT:-200}"
-raw="$BENCH_OUT/raw/churn"; mkdir -p "$raw"
+raw="$BENCH_RAW/churn"; mkdir -p "$raw"
 many_store
 total="${BENCH_MANY_MODELS:-2000}"
 models_file 0 "$total" "$raw/models.txt"

@@ -19,7 +19,7 @@
 source "$(dirname "$0")/lib/common.sh"
 need_bins modelmux modelmux-loadgen modelmux-bench-raw
 n="${COLD_MODELS:-50}"
-raw="$BENCH_OUT/raw/cold-start"; mkdir -p "$raw"
+raw="$BENCH_RAW/cold-start"; mkdir -p "$raw"
 ref_store
 [ "${#REF_MODELS[@]}" -gt "$n" ] || die "the reference store has ${#REF_MODELS[@]} models; cold start needs $((n + 1)) (BENCH_REF_TENANTS)"
 first="${REF_MODELS[0]}"

@@ -10,7 +10,7 @@
 source "$(dirname "$0")/lib/common.sh"
 need_bins modelmux modelmux-loadgen modelmux-make-store
 steps="${DENSITY_STEPS:-1 100 1000 2000}"
-raw="$BENCH_OUT/raw/density"; mkdir -p "$raw"
+raw="$BENCH_RAW/density"; mkdir -p "$raw"
 many_store
 
 start_server "$raw/modelmux.log" --store "$MANY_STORE" --memory-budget "${DENSITY_BUDGET:-20G}"

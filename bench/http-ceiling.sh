@@ -11,7 +11,7 @@ source "$(dirname "$0")/lib/common.sh"
 need_bins modelmux modelmux-loadgen
 command -v wrk > /dev/null || die "wrk is missing (scripts/install-deps)"
 threads="${HTTP_THREADS:-1}" conns="${HTTP_CONNECTIONS:-32}" secs="${HTTP_SECONDS:-10}"
-raw="$BENCH_OUT/raw/http-ceiling"; mkdir -p "$raw"
+raw="$BENCH_RAW/http-ceiling"; mkdir -p "$raw"
 ref_store
 
 # One run: sets RUN_RPS, RUN_P50, RUN_P99 (µs), RUN_SCPU, RUN_CCPU (µs/request).

@@ -7,7 +7,7 @@
 source "$(dirname "$0")/lib/common.sh"
 need_bins modelmux-bench-raw modelmux-make-store
 ref_store
-raw="$BENCH_OUT/raw"; mkdir -p "$raw"
+raw="$BENCH_RAW/raw"; mkdir -p "$raw"
 dirs=()
 for m in "${REF_MODELS[@]:0:11}"; do dirs+=("$REF_STORE/$m"); done
 cmd=("$BIN/modelmux-bench-raw" --seconds "${RAW_SECONDS:-5}" --json "${dirs[@]}")

@@ -12,7 +12,8 @@
 # fifth for runs under 25 minutes), fds and threads flat.
 #
 # Writes $BENCH_OUT/soak.{md,json,png}; raw samples, loadgen output and logs
-# go to $BENCH_OUT/soak-raw/ (git-ignored, replaced at each run).
+# go to $BENCH_RAW/soak/ (bench/work/raw/soak/ by default, git-ignored,
+# replaced at each run).
 #
 # Env (defaults in brackets):
 #   SOAK_MINUTES [5]         measured time (30 for the record), after SOAK_WARMUP [30] s
@@ -58,7 +59,7 @@ esac
 export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
 unset AWS_SESSION_TOKEN
 
-raw="$BENCH_OUT/soak-raw"
+raw="$BENCH_RAW/soak"
 rm -rf "$raw"
 mkdir -p "$raw/loadgen"
 

@@ -12,7 +12,7 @@
 source "$(dirname "$0")/lib/common.sh"
 need_bins modelmux modelmux-loadgen
 rate="${TAIL_RATE:-12000}" secs="${TAIL_SECONDS:-8}" rounds="${TAIL_ROUNDS:-3}"
-raw="$BENCH_OUT/raw/tail"; mkdir -p "$raw"
+raw="$BENCH_RAW/tail"; mkdir -p "$raw"
 ref_store
 model="${REF_MODELS[0]}"
 

@@ -16,7 +16,7 @@ command -v wrk > /dev/null || die "wrk is missing (scripts/install-deps)"
 command -v gnuplot > /dev/null || die "gnuplot is missing (scripts/install-deps)"
 conns="${WARM_CONNECTIONS:-32}" secs="${WARM_SECONDS:-10}" sweep_secs="${WARM_SWEEP_SECONDS:-8}"
 fractions="${WARM_SWEEP:-0.1 0.25 0.5 0.75 0.9 1.0 1.2}"
-raw="$BENCH_OUT/raw/warm-invoke"; mkdir -p "$raw"
+raw="$BENCH_RAW/warm-invoke"; mkdir -p "$raw"
 ref_store
 model="${REF_MODELS[0]}"
 

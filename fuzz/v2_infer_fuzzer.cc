@@ -17,27 +17,10 @@
 #include "frontend/http/json_reader.h"
 #include "frontend/http/v2_tensor_decoder.h"
 #include "fuzz_support.h"
+#include "tensor_checks.h"
 
 namespace modelmux {
 namespace {
-
-bool SameValues(const Tensor& a, const Tensor& b) {
-  // operator== on the vectors: -0.0 equals 0.0 (JSON "-0" is the integer 0).
-  switch (a.dtype) {
-    case DataType::kFp32:
-      return a.fp32 == b.fp32;
-    case DataType::kFp64:
-      return a.fp64 == b.fp64;
-    case DataType::kInt32:
-      return a.int32 == b.int32;
-    case DataType::kInt64:
-    case DataType::kBool:
-      return a.int64 == b.int64;
-    case DataType::kBytes:
-      return a.bytes == b.bytes;
-  }
-  return false;
-}
 
 void CheckAgainstOwnSpec(const Tensor& t) {
   TensorSpec spec{t.name, t.dtype, t.shape};
@@ -60,15 +43,17 @@ void CheckRoundTrip(const DecodedInfer& decoded) {
                "the id is echoed unchanged");
   }
   std::vector<Tensor> again;
-  const absl::Status status = ReadV2Inputs(outputs, again);
+  std::vector<int64_t> binary_sizes;
+  const absl::Status status = ReadV2Inputs(outputs, again, binary_sizes);
   if (!status.ok()) std::fprintf(stderr, "re-decoding the answer: %s\n", fuzz::Message(status).c_str());
   FUZZ_CHECK(status.ok(), "the encoder's tensors decode again");
   FUZZ_CHECK(again.size() == decoded.tensors.size(), "as many tensors come back");
+  for (int64_t size : binary_sizes) FUZZ_CHECK(size == -1, "a JSON answer carries no binary data");
   for (size_t i = 0; i < again.size(); ++i) {
     const Tensor& a = decoded.tensors[i];
     const Tensor& b = again[i];
     FUZZ_CHECK(a.name == b.name && a.dtype == b.dtype && a.shape == b.shape, "name, type and shape survive");
-    FUZZ_CHECK(SameValues(a, b), "values survive the round trip");
+    FUZZ_CHECK(fuzz::SameValues(a, b), "values survive the round trip");
   }
 }
 

@@ -4,7 +4,9 @@
 # Environment (all optional):
 #   BUILD        build tree with the binaries          (default: build)
 #   BENCH_WORK   generated stores and scratch          (default: bench/work, git-ignored)
-#   BENCH_OUT    results: <name>.md, <name>.json, raw/ (default: bench/results)
+#   BENCH_OUT    curated results: <name>.md, <name>.json, plots (default: bench/results)
+#   BENCH_RAW    raw outputs: every wrk/loadgen run, logs, <name>/ per script
+#                (default: bench/work/raw, git-ignored: a record, not a log, is tracked)
 # Every server this starts is stopped on exit (by its pid).
 set -euo pipefail
 
@@ -13,10 +15,11 @@ REPO_DIR="$(cd "$BENCH_DIR/.." && pwd)"
 BUILD="${BUILD:-$REPO_DIR/build}"
 BENCH_WORK="${BENCH_WORK:-$BENCH_DIR/work}"
 BENCH_OUT="${BENCH_OUT:-$BENCH_DIR/results}"
+BENCH_RAW="${BENCH_RAW:-$BENCH_WORK/raw}"
 BIN="$BUILD/bin"
 LOADGEN="$BIN/modelmux-loadgen"
 CLK_TCK="$(getconf CLK_TCK)"
-mkdir -p "$BENCH_WORK" "$BENCH_OUT/raw"
+mkdir -p "$BENCH_WORK" "$BENCH_OUT" "$BENCH_RAW"
 
 _bench_pids=()
 _bench_tmp=()

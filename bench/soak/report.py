@@ -395,7 +395,7 @@ def markdown(run, f, checks):
     lines += ["", "![soak: RSS, memory charged, hit ratio](soak.png)", "",
               f"Command: `{c['env'] + ' ' if c.get('env') else ''}bench/soak.sh`; modelmux flags: "
               f"`--store s3://models/soak --s3-endpoint <proxy> {c['server_flags']}`. Raw samples: "
-              "bench/results/soak-raw/ (not kept in git)."]
+              "bench/work/raw/soak/ (not kept in git)."]
     return "\n".join(lines) + "\n"
 
 

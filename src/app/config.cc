@@ -1,5 +1,7 @@
 #include "app/config.h"
 
+#include <algorithm>
+#include <regex>
 #include <thread>
 
 #include "CLI/CLI.hpp"
@@ -83,6 +85,57 @@ std::string CheckAccessControlFlags(const Config& c) {
   return "";
 }
 
+// KServe V2 / Open Inference Protocol over gRPC (issue 12).
+void AddGrpcFlags(CLI::App& app, Config& c) {
+  app.add_option("--grpc-port", c.grpc_port, "gRPC port for KServe V2 (0: pick a free one); off unless set")
+      ->default_str("off")
+      ->check(CLI::Range(0, 65535));
+  app.add_option("--grpc-port-file", c.grpc_port_file,
+                 "Write the bound gRPC port to this file once listening");
+  app.add_option("--grpc-threads", c.grpc_threads, "gRPC completion-queue threads")->check(CLI::Range(1, 64));
+}
+
+// "host:port", where host is a name, an IPv4 address or a bracketed IPv6 one.
+std::string CheckPeer(const std::string& peer) {
+  static const std::regex kPeer(R"(([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):([0-9]{1,5}))");
+  std::smatch m;
+  if (!std::regex_match(peer, m, kPeer) || std::stoi(m[2]) < 1 || std::stoi(m[2]) > 65535) {
+    return "a peer is host:port, e.g. 10.0.0.7:8080; got '" + peer + "'";
+  }
+  return {};
+}
+
+// The dashboard (issue 17).
+void AddDashboardFlags(CLI::App& app, Config& c) {
+  app.add_option("--dashboard-peers", c.dashboard_peers,
+                 "Other instances (host:port,...) whose summaries GET /dashboard shows")
+      ->delimiter(',')
+      ->check(CheckPeer);
+  app.add_option("--dashboard-interval", c.dashboard_interval_ms,
+                 "Milliseconds between the dashboard's samples (15 minutes of them are kept)")
+      ->check(CLI::Range(100, 60000));
+}
+
+// SageMaker Runtime's names (endpoint, variant): 1-63 letters, digits and
+// hyphens, starting and ending with a letter or digit.
+std::string CheckSageMakerName(const std::string& text) {
+  const bool ok =
+      !text.empty() && text.size() <= 63 && text.front() != '-' && text.back() != '-' &&
+      std::all_of(text.begin(), text.end(), [](char ch) { return absl::ascii_isalnum(ch) || ch == '-'; });
+  return ok ? std::string()
+            : "1 to 63 letters, digits and hyphens, starting and ending with a letter or digit";
+}
+
+// SageMaker Runtime's InvokeEndpoint (issue 12).
+void AddSageMakerRuntimeFlags(CLI::App& app, Config& c) {
+  app.add_option("--endpoint-name", c.endpoint_name,
+                 "Answer POST /endpoints/{name}/invocations for this endpoint name only (default: any)")
+      ->check(CheckSageMakerName);
+  app.add_option("--production-variant", c.production_variant,
+                 "Variant name reported to SageMaker Runtime clients (x-Amzn-Invoked-Production-Variant)")
+      ->check(CheckSageMakerName);
+}
+
 }  // namespace
 
 ParseOutcome ParseFlags(int argc, char** argv) {
@@ -130,6 +183,9 @@ ParseOutcome ParseFlags(int argc, char** argv) {
   std::string prewarm_bytes = "0";
   AddPrewarmFlags(app, c, prewarm_bytes);
   AddAccessControlFlags(app, c);
+  AddGrpcFlags(app, c);
+  AddSageMakerRuntimeFlags(app, c);
+  AddDashboardFlags(app, c);
 
   // S3 store and disk cache (issue 4).
   std::string disk_cache_budget = "10G";

@@ -70,6 +70,21 @@ struct Config {
   std::string sigv4_credentials_file;
   std::string sigv4_region;  // empty: any region a credential scope names
   bool metrics_auth = false;
+
+  // KServe V2 over gRPC (issue 12): off unless a port is given (0: any free one).
+  int grpc_port = -1;
+  std::string grpc_port_file;
+  int grpc_threads = 1;
+
+  // SageMaker Runtime (issue 12): the endpoint name POST /endpoints/{name}/invocations
+  // answers to (empty: any), and the variant it reports.
+  std::string endpoint_name;
+  std::string production_variant = "AllTraffic";
+
+  // The dashboard (issue 17): other instances whose summaries the page shows
+  // ("host:port"), and how often the activity history is sampled.
+  std::vector<std::string> dashboard_peers;
+  int dashboard_interval_ms = 5000;
 };
 
 // Parses argv. On --help, or on a usage error, returns the text to print with

@@ -33,6 +33,23 @@ TEST(ConfigTest, DefaultsAndSuffixes) {
   EXPECT_EQ(p.config.port, 0);
 }
 
+TEST(ConfigTest, SageMakerRuntimeNames) {
+  ParseOutcome d = Parse({});
+  EXPECT_EQ(d.config.endpoint_name, "");
+  EXPECT_EQ(d.config.production_variant, "AllTraffic");
+  ParseOutcome p = Parse({"--endpoint-name", "tickets-prod-1", "--production-variant", "blue"});
+  ASSERT_FALSE(p.exit_now) << p.message;
+  EXPECT_EQ(p.config.endpoint_name, "tickets-prod-1");
+  EXPECT_EQ(p.config.production_variant, "blue");
+  for (const char* bad : {"-leading", "trailing-", "under_score", "a/b", ""}) {
+    ParseOutcome o = Parse({"--endpoint-name", bad});
+    EXPECT_TRUE(o.exit_now) << bad;
+    EXPECT_NE(o.exit_code, 0) << bad;
+  }
+  EXPECT_TRUE(Parse({"--endpoint-name", std::string(64, 'e').c_str()}).exit_now);
+  EXPECT_TRUE(Parse({"--production-variant", "all traffic"}).exit_now);
+}
+
 TEST(ConfigTest, RejectsBadValuesWithAMessage) {
   ParseOutcome bad = Parse({"--memory-budget", "lots"});
   EXPECT_TRUE(bad.exit_now);
@@ -162,6 +179,46 @@ TEST(ConfigTest, AccessControlFlags) {
   EXPECT_TRUE(metrics_alone.exit_now);
   EXPECT_THAT(metrics_alone.message, HasSubstr("--metrics-auth needs"));
   EXPECT_THAT(Parse({"--sigv4-region", "us-east-1"}).message, HasSubstr("--sigv4-region needs"));
+}
+
+TEST(ConfigTest, GrpcFlags) {
+  ParseOutcome d = Parse({});
+  ASSERT_FALSE(d.exit_now) << d.message;
+  EXPECT_EQ(d.config.grpc_port, -1);  // off
+  EXPECT_EQ(d.config.grpc_threads, 1);
+  ParseOutcome on = Parse({"--grpc-port", "0", "--grpc-port-file", "/tmp/p", "--grpc-threads", "3"});
+  ASSERT_FALSE(on.exit_now) << on.message;
+  EXPECT_EQ(on.config.grpc_port, 0);
+  EXPECT_EQ(on.config.grpc_port_file, "/tmp/p");
+  EXPECT_EQ(on.config.grpc_threads, 3);
+  EXPECT_TRUE(Parse({"--grpc-port", "70000"}).exit_now);
+  EXPECT_TRUE(Parse({"--grpc-threads", "0"}).exit_now);
+  EXPECT_THAT(Parse({"--help"}).message, HasSubstr("--grpc-port"));
+}
+
+}  // namespace
+}  // namespace modelmux
+
+namespace modelmux {
+namespace {
+
+TEST(ConfigTest, DashboardPeersAndInterval) {
+  ParseOutcome d = Parse({});
+  ASSERT_FALSE(d.exit_now) << d.message;
+  EXPECT_TRUE(d.config.dashboard_peers.empty());
+  EXPECT_EQ(d.config.dashboard_interval_ms, 5000);
+  ParseOutcome p = Parse({"--dashboard-peers", "10.0.0.7:8080,mm-2.local:80,[::1]:9000", "--dashboard-interval",
+                          "1000"});
+  ASSERT_FALSE(p.exit_now) << p.message;
+  EXPECT_EQ(p.config.dashboard_peers,
+            (std::vector<std::string>{"10.0.0.7:8080", "mm-2.local:80", "[::1]:9000"}));
+  EXPECT_EQ(p.config.dashboard_interval_ms, 1000);
+  for (const char* bad : {"10.0.0.7", "http://a:80", "a:0", "a:99999", "a b:80", "a:80/x"}) {
+    ParseOutcome b = Parse({"--dashboard-peers", bad});
+    EXPECT_TRUE(b.exit_now) << bad;
+    EXPECT_THAT(b.message, HasSubstr("host:port")) << bad;
+  }
+  EXPECT_TRUE(Parse({"--dashboard-interval", "10"}).exit_now);
 }
 
 }  // namespace

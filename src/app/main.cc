@@ -1,7 +1,8 @@
-// modelmux: wires the store, the TorchScript backend, the inference server and
-// the HTTP front end together, then waits for SIGTERM/SIGINT and shuts down
-// gracefully: stop accepting, finish the requests in flight, exit 0. SIGHUP
-// re-reads the credentials files (access control) and keeps serving.
+// modelmux: wires the store, the backends (TorchScript, fastText, XGBoost), the
+// inference server and the HTTP front end together, then waits for
+// SIGTERM/SIGINT and shuts down gracefully: stop accepting, finish the
+// requests in flight, exit 0. SIGHUP re-reads the credentials files (access
+// control) and keeps serving.
 #include <pthread.h>
 #include <signal.h>
 
@@ -14,10 +15,13 @@
 #include "app/access_setup.h"
 #include "app/config.h"
 #include "app/store_factory.h"
+#include "backends/fasttext/fasttext_backend.h"
 #include "backends/torchscript/torchscript_backend.h"
+#include "backends/xgboost/xgboost_backend.h"
 #include "common/byte_size.h"
 #include "common/status_macros.h"
 #include "eviction/policy_factory.h"
+#include "frontend/grpc/grpc_server.h"
 #include "frontend/http/http_server.h"
 #include "metrics/metrics.h"
 #include "metrics/store_metrics.h"
@@ -28,11 +32,21 @@
 namespace modelmux {
 namespace {
 
+// Every backend this binary serves, chosen per model by config.json "backend".
+std::vector<std::unique_ptr<Backend>> MakeBackends(Metrics& metrics) {
+  std::vector<std::unique_ptr<Backend>> backends;
+  backends.push_back(NewTorchScriptBackend());
+  backends.push_back(NewFastTextBackend());
+  backends.push_back(NewXGBoostBackend());
+  for (const auto& backend : backends) metrics.DeclareBackend(backend->name());
+  return backends;
+}
+
 absl::StatusOr<std::unique_ptr<InferenceServer>> MakeServer(const Config& config, Metrics* metrics,
                                                             StoreMetrics* store_metrics) {
   InferenceServer::Options options;
   ASSIGN_OR_RETURN(options.store, MakeModelStore(config, store_metrics));
-  options.backends.push_back(NewTorchScriptBackend());
+  options.backends = MakeBackends(*metrics);
   options.metrics = metrics;
   options.memory_budget_bytes = config.memory_budget_bytes;
   ASSIGN_OR_RETURN(options.policy, NewEvictionPolicy(config.eviction_policy));
@@ -53,6 +67,7 @@ absl::StatusOr<std::unique_ptr<InferenceServer>> MakeServer(const Config& config
     options.prewarm->max_loads_per_minute = config.prewarm_loads_per_minute;
     options.prewarm->lead_seconds = config.prewarm_lead_seconds;
   }
+  options.activity_sample_interval = std::chrono::milliseconds(config.dashboard_interval_ms);
   return InferenceServer::Create(std::move(options));
 }
 
@@ -108,6 +123,30 @@ std::unique_ptr<WarmStateWriter> StartStateWriter(const Config& config, const In
   return writer;
 }
 
+// KServe V2 over gRPC (issue 12), when --grpc-port is set: bound (not yet
+// started) beside the HTTP port; nullptr when off.
+absl::StatusOr<std::unique_ptr<GrpcServer>> MakeGrpc(const Config& config, InferenceServer& server,
+                                                     const Authenticator* authenticator) {
+  if (config.grpc_port < 0) return nullptr;
+  return GrpcServer::Create({.address = config.address,
+                             .port = static_cast<uint16_t>(config.grpc_port),
+                             .threads = config.grpc_threads,
+                             .max_message_bytes = config.max_body_bytes,
+                             .authenticator = authenticator},
+                            &server);
+}
+
+void StartGrpc(const Config& config, GrpcServer& grpc) {
+  grpc.Start();
+  spdlog::info("modelmux serving KServe V2 gRPC on {}:{} ({} threads)", config.address, grpc.port(),
+               config.grpc_threads);
+  if (!config.grpc_port_file.empty()) {
+    std::string tmp = config.grpc_port_file + ".tmp";
+    std::ofstream(tmp) << grpc.port() << "\n";
+    std::rename(tmp.c_str(), config.grpc_port_file.c_str());
+  }
+}
+
 int Run(const Config& config) {
   spdlog::set_level(spdlog::level::from_str(config.log_level));
   // Signals are taken by sigwait below; every thread started from here on
@@ -140,10 +179,20 @@ int Run(const Config& config) {
        .io_threads = config.io_threads,
        .max_body_bytes = config.max_body_bytes,
        .authenticator = authenticator->get(),
-       .metrics_auth = config.metrics_auth},
+       .metrics_auth = config.metrics_auth,
+       .routes = {.endpoint_name = config.endpoint_name, .production_variant = config.production_variant},
+       .dashboard = {.peers = config.dashboard_peers,
+                     .admin_auth_configured = [auth = authenticator->get()] {
+                       return auth != nullptr && auth->has_admin_credentials();
+                     }}},
       server->get());
   if (!http.ok()) {
     spdlog::error("cannot listen: {}", http.status().ToString());
+    return 1;
+  }
+  absl::StatusOr<std::unique_ptr<GrpcServer>> grpc = MakeGrpc(config, **server, authenticator->get());
+  if (!grpc.ok()) {
+    spdlog::error("cannot listen: {}", grpc.status().ToString());
     return 1;
   }
   StartPreload(config, **server);
@@ -153,6 +202,7 @@ int Run(const Config& config) {
   spdlog::info("modelmux listening on http://{}:{} (store {}, budget {}, {} workers, at most {} per model)",
                config.address, (*http)->port(), info.store, FormatBytes(info.memory_budget_bytes), info.workers,
                info.max_workers_per_model);
+  if (*grpc) StartGrpc(config, **grpc);
   if (!config.port_file.empty()) {
     std::string tmp = config.port_file + ".tmp";
     std::ofstream(tmp) << (*http)->port() << "\n";
@@ -165,6 +215,7 @@ int Run(const Config& config) {
   }
   spdlog::info("signal {}: no new connections; finishing requests in flight", signal_number);
   (*http)->StopAccepting();
+  if (*grpc) (*grpc)->Shutdown(std::chrono::seconds(30));  // gRPC calls in flight finish (or are cancelled)
   if (!(*http)->WaitIdle(std::chrono::seconds(30))) spdlog::warn("requests still in flight after 30 s");
   if (state_writer) {
     if (absl::Status saved = state_writer->StopAndWrite(); !saved.ok())
@@ -172,6 +223,7 @@ int Run(const Config& config) {
   }
   (*server)->Shutdown();
   (*http)->Stop();
+  if (*grpc) (*grpc)->Stop();
   if ((*server)->has_stuck_loads()) {
     // Threads stuck in abandoned loads still use the store and the backends:
     // destroying those under them would crash; the process ends here instead.

@@ -14,6 +14,7 @@ using Json = nlohmann::json;
 
 constexpr int kMaxTokensLimit = 1 << 16;
 constexpr int kMaxBatchSizeLimit = 1024;
+constexpr int kMaxFeatures = 1 << 16;
 
 absl::Status FieldError(std::string_view field, std::string_view what) {
   return absl::InvalidArgumentError(
@@ -89,8 +90,45 @@ absl::StatusOr<ModelTask> ParseTask(const Json& root) {
   if (it->is_string()) {
     if (*it == "text-classification") return ModelTask::kTextClassification;
     if (*it == "tensor") return ModelTask::kTensor;
+    if (*it == "tabular") return ModelTask::kTabular;
   }
-  return FieldError("task", "must be \"text-classification\" or \"tensor\"");
+  return FieldError("task", "must be \"text-classification\", \"tensor\" or \"tabular\"");
+}
+
+// "features": a non-empty array of distinct, non-empty column names.
+absl::StatusOr<std::vector<std::string>> ParseFeatures(const Json& root) {
+  auto it = root.find("features");
+  if (it == root.end()) return FieldError("features", "is required when task is 'tabular'");
+  if (!it->is_array() || it->empty()) return FieldError("features", "must be a non-empty array of names");
+  if (it->size() > static_cast<size_t>(kMaxFeatures)) {
+    return FieldError("features", absl::StrCat("has ", it->size(), " names; at most ", kMaxFeatures));
+  }
+  std::vector<std::string> names;
+  absl::flat_hash_set<std::string> seen;
+  for (size_t i = 0; i < it->size(); ++i) {
+    const Json& name = (*it)[i];
+    const std::string where = absl::StrCat("features[", i, "]");
+    if (!name.is_string() || name.get_ref<const std::string&>().empty()) {
+      return FieldError(where, "must be a non-empty string");
+    }
+    if (!seen.insert(name.get<std::string>()).second) {
+      return FieldError(where, absl::StrCat("repeats the name '", name.get<std::string>(), "'"));
+    }
+    names.push_back(name.get<std::string>());
+  }
+  return names;
+}
+
+absl::Status ParseTabular(const Json& root, ModelConfig& config) {
+  for (const char* field : {"inputs", "outputs"}) {
+    if (root.contains(field)) {
+      return FieldError(field, "is not valid when task is 'tabular' (declare 'features' instead)");
+    }
+  }
+  ASSIGN_OR_RETURN(config.features, ParseFeatures(root));
+  config.inputs = {TensorSpec{
+      std::string(kTabularInputName), DataType::kFp32, {-1, static_cast<int64_t>(config.features.size())}}};
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -101,6 +139,8 @@ std::string_view ModelTaskName(ModelTask task) {
       return "text-classification";
     case ModelTask::kTensor:
       return "tensor";
+    case ModelTask::kTabular:
+      return "tabular";
   }
   return "unknown";
 }
@@ -120,6 +160,8 @@ absl::StatusOr<ModelConfig> ParseModelConfig(std::string_view json_text) {
   if (config.task == ModelTask::kTensor) {
     ASSIGN_OR_RETURN(config.inputs, ParseTensorSpecs(root, "inputs"));
     ASSIGN_OR_RETURN(config.outputs, ParseTensorSpecs(root, "outputs"));
+  } else if (config.task == ModelTask::kTabular) {
+    RETURN_IF_ERROR(ParseTabular(root, config));
   } else {
     for (const char* field : {"inputs", "outputs"}) {
       if (root.contains(field)) return FieldError(field, "is only valid when task is 'tensor'");

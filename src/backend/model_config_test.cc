@@ -95,11 +95,40 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{R"({"task": "tensor", "inputs": [)" + std::string(kInput) + "," + std::string(kInput) +
                       "], \"outputs\": [" + std::string(kInput) + "]}",
                   "'inputs[1].name'"},
-        BadConfig{R"({"inputs": [)" + std::string(kInput) + "]}", "'inputs'"}));
+        BadConfig{R"({"inputs": [)" + std::string(kInput) + "]}", "'inputs'"},
+        BadConfig{R"({"task": "tabular"})", "'features'"},
+        BadConfig{R"({"task": "tabular", "features": []})", "'features'"},
+        BadConfig{R"({"task": "tabular", "features": ["a", 3]})", "'features[1]'"},
+        BadConfig{R"({"task": "tabular", "features": ["a", ""]})", "'features[1]'"},
+        BadConfig{R"({"task": "tabular", "features": ["a", "b", "a"]})", "'features[2]'"},
+        BadConfig{R"({"task": "tabular", "features": ["a"], "inputs": [)" + std::string(kInput) + "]}",
+                  "'inputs'"}));
+
+TEST(ModelConfigTest, ParsesTabularModel) {
+  auto config = ParseModelConfig(
+      R"({"backend": "xgboost", "task": "tabular", "features": ["tenure_months", "logins_30d", "seats"]})");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->backend, "xgboost");
+  EXPECT_EQ(config->task, ModelTask::kTabular);
+  EXPECT_EQ(config->features, (std::vector<std::string>{"tenure_months", "logins_30d", "seats"}));
+  // The one input is derived from the features; outputs come from the model.
+  ASSERT_EQ(config->inputs.size(), 1u);
+  EXPECT_EQ(config->inputs[0].name, kTabularInputName);
+  EXPECT_EQ(config->inputs[0].dtype, DataType::kFp32);
+  EXPECT_EQ(config->inputs[0].shape, (std::vector<int64_t>{-1, 3}));
+  EXPECT_TRUE(config->outputs.empty());
+}
+
+TEST(ModelConfigTest, FeaturesAreMetadataForOtherTasks) {
+  auto config = ParseModelConfig(R"({"task": "text-classification", "features": "whatever"})");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_TRUE(config->features.empty());
+}
 
 TEST(ModelConfigTest, TaskNamesRoundTrip) {
   EXPECT_EQ(ModelTaskName(ModelTask::kTextClassification), "text-classification");
   EXPECT_EQ(ModelTaskName(ModelTask::kTensor), "tensor");
+  EXPECT_EQ(ModelTaskName(ModelTask::kTabular), "tabular");
 }
 
 }  // namespace

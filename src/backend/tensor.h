@@ -46,4 +46,24 @@ struct TensorSpec {
 // a value count equal to the product of its shape.
 absl::Status CheckTensorAgainstSpec(const Tensor& t, const TensorSpec& spec);
 
+// KServe V2 binary tensor data, shared by the protocols that carry it (gRPC
+// raw_input_contents / raw_output_contents, the REST binary data extension):
+// the elements row-major, little-endian, without padding. FP32 and INT32 take
+// 4 bytes, FP64 and INT64 8, BOOL 1 (0 or 1); a BYTES element is a 4-byte
+// little-endian length followed by that many bytes.
+
+// Bytes of one element of `type`; 0 for BYTES, whose elements vary.
+size_t DataTypeByteSize(DataType type);
+
+// Fills the value vector of `t` (its name, dtype and shape already set) from
+// `raw`. InvalidArgument naming the tensor when `raw` does not hold exactly
+// the elements its shape calls for.
+absl::Status DecodeRawTensorData(std::string_view raw, Tensor& t);
+
+// Appends the values of `t` to `out` in that layout.
+void AppendRawTensorData(const Tensor& t, std::string& out);
+
+// The number of bytes AppendRawTensorData appends for `t`.
+size_t RawTensorDataSize(const Tensor& t);
+
 }  // namespace modelmux

@@ -1,6 +1,7 @@
 #include "metrics/metrics.h"
 
 #include <array>
+#include <mutex>
 #include <sstream>
 #include <string>
 
@@ -17,9 +18,9 @@ using prometheus::Histogram;
 // Latency buckets from 50 µs to 10 s: warm inference sits at the low end,
 // cold loads at the high end.
 const Histogram::BucketBoundaries& LatencyBuckets() {
-  static const Histogram::BucketBoundaries kBuckets = {
-      0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-      0.025,   0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,     10};
+  static const Histogram::BucketBoundaries kBuckets = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+                                                       0.005,   0.01,   0.025,   0.05,   0.1,   0.25,
+                                                       0.5,     1,      2.5,     5,      10};
   return kBuckets;
 }
 
@@ -44,10 +45,11 @@ const Histogram::BucketBoundaries& LifecycleBuckets() {
 Metrics::Metrics(const Options& options)
     : options_(options),
       registry_(std::make_shared<prometheus::Registry>()),
-      load_wait_(BuildHistogram()
-                     .Name("modelmux_model_load_wait_seconds")
-                     .Help("Time requests waited for a model load to finish (cold starts and single-flight waits)")
-                     .Register(*registry_)),
+      load_wait_(
+          BuildHistogram()
+              .Name("modelmux_model_load_wait_seconds")
+              .Help("Time requests waited for a model load to finish (cold starts and single-flight waits)")
+              .Register(*registry_)),
       load_(BuildHistogram()
                 .Name("modelmux_model_load_seconds")
                 .Help("Time to load a model: fetch from the store, deserialize and warm up")
@@ -105,14 +107,12 @@ Metrics::Metrics(const Options& options)
                        .Help("Model invocations by outcome (ok, error, throttled)")
                        .Register(*registry_)),
       load_wait_all_(options.per_model_labels ? nullptr : &load_wait_.Add({}, LifecycleBuckets())),
-      load_all_(options.per_model_labels ? nullptr : &load_.Add({}, LifecycleBuckets())),
       unload_all_(options.per_model_labels ? nullptr : &unload_.Add({}, LifecycleBuckets())),
       load_failures_all_(options.per_model_labels ? nullptr : &load_failures_.Add({})),
       cache_hits_all_(options.per_model_labels ? nullptr : &cache_hits_.Add({})),
       cache_misses_all_(options.per_model_labels ? nullptr : &cache_misses_.Add({})),
       evictions_all_(options.per_model_labels ? nullptr : &evictions_.Add({})),
       queue_all_(options.per_model_labels ? nullptr : &queue_duration_.Add({}, LatencyBuckets())),
-      inference_all_(options.per_model_labels ? nullptr : &inference_duration_.Add({}, LatencyBuckets())),
       loaded_models_(loaded_models_family_.Add({})),
       memory_used_(memory_used_family_.Add({})),
       memory_budget_(memory_budget_family_.Add({})) {
@@ -142,8 +142,29 @@ prometheus::Counter& Metrics::ModelCounter(prometheus::Family<prometheus::Counte
 void Metrics::ObserveLoadWait(std::string_view model, double seconds) {
   ModelHistogram(load_wait_, load_wait_all_, model, LifecycleBuckets()).Observe(seconds);
 }
-void Metrics::ObserveLoad(std::string_view model, double seconds) {
-  ModelHistogram(load_, load_all_, model, LifecycleBuckets()).Observe(seconds);
+prometheus::Histogram& Metrics::BackendHistogram(prometheus::Family<prometheus::Histogram>& family,
+                                                 std::string_view model, std::string_view backend,
+                                                 const Histogram::BucketBoundaries& buckets) {
+  if (options_.per_model_labels) {
+    return family.Add({{"model", std::string(model)}, {"backend", std::string(backend)}}, buckets);
+  }
+  std::lock_guard<std::mutex> lock(backend_series_mu_);
+  std::pair<const void*, std::string> key(&family, std::string(backend));
+  auto it = backend_series_.find(key);
+  if (it != backend_series_.end()) return *it->second;
+  prometheus::Histogram* series = &family.Add({{"backend", key.second}}, buckets);
+  backend_series_.emplace(std::move(key), series);
+  return *series;
+}
+
+void Metrics::DeclareBackend(std::string_view backend) {
+  if (options_.per_model_labels) return;
+  BackendHistogram(load_, "", backend, LifecycleBuckets());
+  BackendHistogram(inference_duration_, "", backend, LatencyBuckets());
+}
+
+void Metrics::ObserveLoad(std::string_view model, std::string_view backend, double seconds) {
+  BackendHistogram(load_, model, backend, LifecycleBuckets()).Observe(seconds);
 }
 void Metrics::ObserveUnload(std::string_view model, double seconds) {
   ModelHistogram(unload_, unload_all_, model, LifecycleBuckets()).Observe(seconds);
@@ -185,8 +206,8 @@ void Metrics::ObserveRequest(std::string_view route, int code, double seconds) {
 void Metrics::ObserveQueue(std::string_view model, double seconds) {
   ModelHistogram(queue_duration_, queue_all_, model, LatencyBuckets()).Observe(seconds);
 }
-void Metrics::ObserveInference(std::string_view model, double seconds) {
-  ModelHistogram(inference_duration_, inference_all_, model, LatencyBuckets()).Observe(seconds);
+void Metrics::ObserveInference(std::string_view model, std::string_view backend, double seconds) {
+  BackendHistogram(inference_duration_, model, backend, LatencyBuckets()).Observe(seconds);
 }
 
 void Metrics::CountInvocation(std::string_view model, std::string_view outcome) {

@@ -3,7 +3,9 @@
 //
 // Per-model labels (model="<name>") are off by default: with thousands of
 // tenants they multiply the series count. With them off, per-model metrics are
-// aggregated into one unlabelled series.
+// aggregated into one unlabelled series. Load and inference durations also
+// carry the model's backend (backend="torchscript", "fasttext", "xgboost"),
+// always: there are few backends.
 //
 // Thread-safe: every method may be called from any thread.
 #pragma once
@@ -36,9 +38,13 @@ class Metrics {
   Metrics(const Metrics&) = delete;
   Metrics& operator=(const Metrics&) = delete;
 
+  // Exports the load and inference series of `backend` at 0 now (with
+  // per-model labels off) rather than from its first model on.
+  void DeclareBackend(std::string_view backend);
+
   // Model lifecycle (registry).
   void ObserveLoadWait(std::string_view model, double seconds);
-  void ObserveLoad(std::string_view model, double seconds);
+  void ObserveLoad(std::string_view model, std::string_view backend, double seconds);
   void ObserveUnload(std::string_view model, double seconds);
   void CountLoadFailure(std::string_view model);
   void CountCacheHit(std::string_view model);
@@ -53,7 +59,7 @@ class Metrics {
 
   // Inference (server, runtime).
   void ObserveQueue(std::string_view model, double seconds);
-  void ObserveInference(std::string_view model, double seconds);
+  void ObserveInference(std::string_view model, std::string_view backend, double seconds);
   void CountInvocation(std::string_view model, std::string_view outcome);  // "ok", "error", "throttled"
 
   // Prometheus text exposition format (version 0.0.4).
@@ -78,6 +84,11 @@ class Metrics {
     prometheus::Histogram* duration;
   };
   RequestSeries RequestSeriesFor(std::string_view route, int code);
+  // The series of `family` for (model, backend): with per-model labels off,
+  // one per backend, found once and then served from backend_series_.
+  prometheus::Histogram& BackendHistogram(prometheus::Family<prometheus::Histogram>& family,
+                                          std::string_view model, std::string_view backend,
+                                          const prometheus::Histogram::BucketBoundaries& buckets);
 
   const Options options_;
   std::shared_ptr<prometheus::Registry> registry_;
@@ -100,14 +111,12 @@ class Metrics {
 
   // The unlabelled series, used when per-model labels are off.
   prometheus::Histogram* load_wait_all_;
-  prometheus::Histogram* load_all_;
   prometheus::Histogram* unload_all_;
   prometheus::Counter* load_failures_all_;
   prometheus::Counter* cache_hits_all_;
   prometheus::Counter* cache_misses_all_;
   prometheus::Counter* evictions_all_;
   prometheus::Histogram* queue_all_;
-  prometheus::Histogram* inference_all_;
   // Unlabelled-model invocation counters by outcome: ok, error, throttled, other.
   std::array<prometheus::Counter*, 4> invocations_by_outcome_{};
   prometheus::Gauge& loaded_models_;
@@ -120,6 +129,10 @@ class Metrics {
   std::mutex request_series_mu_;
   absl::flat_hash_map<std::pair<std::string, int>, RequestSeries> request_series_
       ABSL_GUARDED_BY(request_series_mu_);
+  // Keyed by (family, backend); the backends are few.
+  std::mutex backend_series_mu_;
+  absl::flat_hash_map<std::pair<const void*, std::string>, prometheus::Histogram*> backend_series_
+      ABSL_GUARDED_BY(backend_series_mu_);
 };
 
 }  // namespace modelmux

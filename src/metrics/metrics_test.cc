@@ -11,7 +11,8 @@ using ::testing::Not;
 
 TEST(MetricsTest, ExportsTheRequiredFamilies) {
   Metrics metrics({});
-  metrics.ObserveLoad("acme", 0.2);
+  metrics.DeclareBackend("torchscript");
+  metrics.ObserveLoad("acme", "torchscript", 0.2);
   metrics.CountCacheHit("acme");
   metrics.ObserveRequest("/invocations", 200, 0.001);
   std::string text = metrics.Serialize();
@@ -66,8 +67,32 @@ TEST(MetricsTest, PerModelLabelsOnlyWhenAsked) {
 
   Metrics labelled({.per_model_labels = true});
   labelled.CountCacheMiss("tenant-a");
-  labelled.ObserveInference("tenant-a", 0.0003);
+  labelled.ObserveInference("tenant-a", "fasttext", 0.0003);
   EXPECT_THAT(labelled.Serialize(), HasSubstr("modelmux_model_cache_misses_total{model=\"tenant-a\"} 1"));
+}
+
+TEST(MetricsTest, LoadAndInferenceCarryTheBackend) {
+  Metrics metrics({});
+  metrics.DeclareBackend("torchscript");
+  metrics.DeclareBackend("xgboost");
+  // Declared backends are exported at 0 before their first model.
+  std::string text = metrics.Serialize();
+  EXPECT_THAT(text, HasSubstr("modelmux_model_load_seconds_count{backend=\"xgboost\"} 0"));
+  EXPECT_THAT(text, HasSubstr("modelmux_inference_duration_seconds_count{backend=\"torchscript\"} 0"));
+  metrics.ObserveLoad("tenant-a", "xgboost", 0.01);
+  metrics.ObserveLoad("tenant-b", "xgboost", 0.01);
+  metrics.ObserveInference("tenant-a", "xgboost", 0.0001);
+  metrics.ObserveInference("tenant-c", "fasttext", 0.0001);  // not declared: added on first use
+  text = metrics.Serialize();
+  EXPECT_THAT(text, HasSubstr("modelmux_model_load_seconds_count{backend=\"xgboost\"} 2"));
+  EXPECT_THAT(text, HasSubstr("modelmux_inference_duration_seconds_count{backend=\"xgboost\"} 1"));
+  EXPECT_THAT(text, HasSubstr("modelmux_inference_duration_seconds_count{backend=\"fasttext\"} 1"));
+  EXPECT_THAT(text, Not(HasSubstr("tenant-a")));
+
+  Metrics labelled({.per_model_labels = true});
+  labelled.ObserveLoad("tenant-a", "xgboost", 0.01);
+  EXPECT_THAT(labelled.Serialize(),
+              HasSubstr("modelmux_model_load_seconds_count{backend=\"xgboost\",model=\"tenant-a\"} 1"));
 }
 
 }  // namespace

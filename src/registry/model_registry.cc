@@ -83,6 +83,7 @@ void ModelRegistry::Acquire(std::string_view name, AcquireCallback done) {
   if (slot != nullptr && slot->state == ModelState::kReady) {
     policy_->OnAccess(name, Now());
     if (options_.metrics != nullptr) options_.metrics->CountCacheHit(name);
+    if (options_.observer != nullptr) options_.observer->OnCacheHit(name);
     after.Add([done = std::move(done), handle = NewHandleLocked(slot)]() mutable {
       std::move(done)(std::move(handle));
     });
@@ -99,6 +100,7 @@ void ModelRegistry::Acquire(std::string_view name, AcquireCallback done) {
   }
   // Cold, loading, or failed with the back-off over: wait for the (one) load.
   if (options_.metrics != nullptr) options_.metrics->CountCacheMiss(name);
+  if (options_.observer != nullptr) options_.observer->OnCacheMiss(name);
   if (slot == nullptr) slot = CreateSlotLocked(name);
   slot->load_waiters.push_back({std::move(done), Now(), /*observe_wait=*/true});
   if (slot->state != ModelState::kLoading) StartLoadLocked(slot, after);

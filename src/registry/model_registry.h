@@ -60,6 +60,7 @@
 #include "eviction/eviction_policy.h"
 #include "metrics/metrics.h"
 #include "registry/load_plan.h"
+#include "registry/registry_observer.h"
 #include "runtime/deadline_timer.h"
 #include "runtime/load_pool.h"
 
@@ -92,6 +93,7 @@ class ModelRegistry {
     Planner planner;                         // required (registry/load_plan.h)
     LoadPool* load_pool = nullptr;           // required; outlives the registry's work
     Metrics* metrics = nullptr;              // optional
+    RegistryObserver* observer = nullptr;    // optional; outlives the registry
     std::unique_ptr<EvictionPolicy> policy;  // default: LRU
     std::chrono::milliseconds initial_failure_backoff{1000};
     std::chrono::milliseconds max_failure_backoff{60000};

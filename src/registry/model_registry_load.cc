@@ -86,10 +86,15 @@ bool ModelRegistry::Reserve(LoadAttempt& attempt, int64_t estimate, AfterUnlock&
     FinishAttemptLocked(attempt);
     slot->load = nullptr;
     // A model known to be this large stays FAILED, back-off and hint kept;
-    // otherwise insufficient memory leaves no trace.
+    // otherwise insufficient memory leaves no trace (but the dashboard's event).
     if (slot->measured_hint > 0) {
       FailLoadLocked(slot, room, after);
     } else {
+      if (options_.observer != nullptr) {
+        after.Add([observer = options_.observer, name = slot->name, reason = std::string(room.message())] {
+          observer->OnLoadFailed(name, reason);
+        });
+      }
       ForgetLoadLocked(slot, room, after);
     }
     return false;
@@ -103,6 +108,7 @@ bool ModelRegistry::Reserve(LoadAttempt& attempt, int64_t estimate, AfterUnlock&
 void ModelRegistry::CompleteLoad(LoadAttempt& attempt, std::unique_ptr<Model> model, int64_t measured,
                                  std::string version, double seconds, AfterUnlock& after) {
   const std::string& name = attempt.name;
+  const std::string backend = model->config().backend;
   bool unload_now = false;
   Slot* slot = nullptr;
   {
@@ -149,6 +155,9 @@ void ModelRegistry::CompleteLoad(LoadAttempt& attempt, std::unique_ptr<Model> mo
       if (waiter.observe_wait && options_.metrics != nullptr) {
         options_.metrics->ObserveLoadWait(name, SecondsBetween(waiter.since, Now()));
       }
+      if (waiter.observe_wait && options_.observer != nullptr) {
+        options_.observer->OnLoadWait(name, SecondsBetween(waiter.since, Now()));
+      }
       after.Add([done = std::move(waiter.done), handle = NewHandleLocked(slot)]() mutable {
         std::move(done)(std::move(handle));
       });
@@ -158,7 +167,8 @@ void ModelRegistry::CompleteLoad(LoadAttempt& attempt, std::unique_ptr<Model> mo
     PublishGaugesLocked();
   }
   spdlog::info("loaded model {} ({}) in {:.1f} ms", name, FormatBytes(measured), seconds * 1e3);
-  if (options_.metrics != nullptr) options_.metrics->ObserveLoad(name, seconds);
+  if (options_.metrics != nullptr) options_.metrics->ObserveLoad(name, backend, seconds);
+  if (options_.observer != nullptr) options_.observer->OnLoaded(name, measured, seconds, /*reload=*/false);
   if (unload_now) ScheduleUnload(slot);
 }
 
@@ -191,9 +201,11 @@ void ModelRegistry::FailLoadLocked(Slot* slot, const absl::Status& error, AfterU
   const auto backoff =
       Backoff(options_.initial_failure_backoff, options_.max_failure_backoff, slot->consecutive_failures);
   slot->retry_at = Now() + backoff;
-  after.Add([name = slot->name, reason = error.ToString(), failures = slot->consecutive_failures, backoff] {
+  after.Add([name = slot->name, reason = error.ToString(), failures = slot->consecutive_failures, backoff,
+             observer = options_.observer, message = std::string(error.message())] {
     spdlog::warn("failed to load model {} ({} in a row; next retry in {} ms): {}", name, failures,
                  backoff.count(), reason);
+    if (observer != nullptr) observer->OnLoadFailed(name, message);
   });
   for (Slot::LoadWaiter& waiter : slot->load_waiters) {
     after.Report(std::move(waiter.done), error);
@@ -253,6 +265,7 @@ absl::Status ModelRegistry::EvictLocked(int64_t needed, std::string_view for_mod
         options_.metrics->CountEviction(name);
         options_.metrics->ObserveUnload(name, seconds);
       }
+      if (options_.observer != nullptr) options_.observer->OnEvicted(name, bytes);
     });
     EraseSlotLocked(slot);
   }

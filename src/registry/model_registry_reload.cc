@@ -87,6 +87,7 @@ void ModelRegistry::RunReload(const std::shared_ptr<LoadAttempt>& attempt, const
   std::unique_ptr<Model> model = copy.ok() ? std::move(copy->model) : nullptr;
   std::vector<DoneCallback> waiters;
   Slot* slot = nullptr;
+  int64_t bytes = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (attempt->abandoned) {
@@ -100,6 +101,7 @@ void ModelRegistry::RunReload(const std::shared_ptr<LoadAttempt>& attempt, const
     if (status.ok()) {
       status = InstallReloadLocked(slot, model, attempt->reserved, copy->measured, std::move(copy->version),
                                    seconds, after);
+      bytes = slot->bytes;
     } else {
       used_bytes_ -= attempt->reserved;
     }
@@ -109,8 +111,13 @@ void ModelRegistry::RunReload(const std::shared_ptr<LoadAttempt>& attempt, const
   }
   if (status.ok()) {
     spdlog::info("reloaded model {} in {:.1f} ms", name, seconds * 1e3);
+    if (options_.observer != nullptr) options_.observer->OnLoaded(name, bytes, seconds, /*reload=*/true);
   } else {
     spdlog::warn("reload of model {} failed; the loaded copy keeps serving: {}", name, status.ToString());
+    if (options_.observer != nullptr) {
+      options_.observer->OnLoadFailed(
+          name, absl::StrFormat("reload failed, the loaded copy keeps serving: %s", status.message()));
+    }
   }
   model.reset();  // a copy not installed (unloaded meanwhile, or no room)
   // Before the callbacks, so a caller that sees the reload done also sees the
@@ -147,7 +154,9 @@ absl::Status ModelRegistry::InstallReloadLocked(Slot* slot, std::unique_ptr<Mode
   slot->bytes = measured;
   policy_->OnRemove(slot->name);
   policy_->OnInsert(slot->name, ResidentModel{measured, seconds}, Now());
-  if (options_.metrics != nullptr) options_.metrics->ObserveLoad(slot->name, seconds);
+  if (options_.metrics != nullptr) {
+    options_.metrics->ObserveLoad(slot->name, slot->model->config().backend, seconds);
+  }
   return absl::OkStatus();
 }
 
@@ -157,8 +166,10 @@ void ModelRegistry::AbandonReloadLocked(LoadAttempt& attempt, const absl::Status
   slot->reload = nullptr;
   for (DoneCallback& done : slot->reload_waiters) after.Report(std::move(done), error);
   slot->reload_waiters.clear();
-  after.Add([name = attempt.name, reason = error.ToString()] {
+  after.Add([name = attempt.name, reason = error.ToString(), observer = options_.observer,
+             message = std::string(error.message())] {
     spdlog::warn("reload of model {} abandoned; the loaded copy keeps serving: {}", name, reason);
+    if (observer != nullptr) observer->OnLoadFailed(name, "reload abandoned, the loaded copy keeps serving: " + message);
   });
   // The job's handle on the old copy: the job will not release it now.
   if (ReleaseHandleLocked(slot, attempt.old_model, after)) after.Add([this, slot] { ScheduleUnload(slot); });

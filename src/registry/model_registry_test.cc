@@ -42,7 +42,7 @@ TEST_F(ModelRegistryTest, ConcurrentAcquiresOfAColdModelShareOneLoad) {
   EXPECT_EQ(store_.loads("a"), 1);
   EXPECT_THAT(MetricsText(), HasSubstr("modelmux_model_load_wait_seconds_count 32"));
   EXPECT_THAT(MetricsText(), HasSubstr("modelmux_model_cache_misses_total 32"));
-  EXPECT_THAT(MetricsText(), HasSubstr("modelmux_model_load_seconds_count 1"));
+  EXPECT_THAT(MetricsText(), HasSubstr("modelmux_model_load_seconds_count{backend=\"torchscript\"} 1"));
 }
 
 TEST_F(ModelRegistryTest, ReadyModelIsACacheHitAndCountsInFlightHandles) {

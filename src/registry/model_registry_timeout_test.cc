@@ -9,6 +9,7 @@
 
 #include "registry/registry_test_fixture.h"
 #include "runtime/deadline_timer.h"
+#include "runtime/test_sync.h"
 
 namespace modelmux::testing_util {
 namespace {
@@ -19,15 +20,9 @@ constexpr std::chrono::milliseconds kLoadTimeout{200};
 
 class ModelRegistryTimeoutTest : public ModelRegistryTest {
  protected:
-  // Waits (bounded) until `condition()` holds.
   template <typename Condition>
   static bool Eventually(Condition condition) {
-    const auto deadline = std::chrono::steady_clock::now() + kWaitTimeout;
-    while (!condition()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
-    return true;
+    return runtime_test::Eventually(condition, kWaitTimeout);
   }
 
   absl::Status ReloadSync(std::string_view name) {

@@ -89,6 +89,7 @@ void ModelRegistry::RunUnload(Slot* slot) {
   }
   spdlog::info("unloaded model {} ({}) in {:.1f} ms", name, FormatBytes(bytes), seconds * 1e3);
   if (options_.metrics != nullptr) options_.metrics->ObserveUnload(name, seconds);
+  if (options_.observer != nullptr) options_.observer->OnUnloaded(name, bytes);
   for (DoneCallback& done : waiters) std::move(done)(absl::OkStatus());
 }
 

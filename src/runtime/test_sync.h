@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 
 namespace modelmux::runtime_test {
 
@@ -63,5 +64,18 @@ class Counter {
   int value_ = 0;
   int max_ = 0;
 };
+
+// Polls `condition()` until it holds (true) or `timeout` passes (false), for
+// state that offers no event to wait on (a pool's thread count, a registry
+// state reached in the background).
+template <typename Condition>
+bool Eventually(Condition condition, std::chrono::milliseconds timeout = kTestTimeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
 
 }  // namespace modelmux::runtime_test

@@ -47,6 +47,9 @@ InferenceServer::InferenceServer(Options& options)
       metrics_(options.metrics),
       request_timeout_(options.request_timeout),
       store_timeout_(options.store_timeout) {
+  ActivityMonitor::Options activity_options;
+  activity_options.sample_interval = options.activity_sample_interval;
+  activity_ = std::make_unique<ActivityMonitor>(std::move(activity_options));
   timer_ = std::make_unique<DeadlineTimer>();
   load_pool_ = std::make_unique<LoadPool>(LoadPool::Options{
       .max_concurrent_loads = options.max_concurrent_loads, .max_pending = options.max_pending_loads});
@@ -62,6 +65,7 @@ InferenceServer::InferenceServer(Options& options)
   registry_options.deadline_timer = timer_.get();
   registry_options.load_pool = load_pool_.get();
   registry_options.metrics = metrics_;
+  registry_options.observer = activity_.get();
   registry_options.policy = std::move(options.policy);
   registry_options.initial_failure_backoff = options.initial_failure_backoff;
   registry_options.max_failure_backoff = options.max_failure_backoff;
@@ -76,6 +80,8 @@ InferenceServer::InferenceServer(Options& options)
   if (options.refresh_interval.count() > 0) {
     refresher_ = std::make_unique<PeriodicTask>(options.refresh_interval, [this] { RefreshChangedModels(); });
   }
+  report_pool_ = std::make_unique<LoadPool>(LoadPool::Options{.max_concurrent_loads = 1, .max_pending = 16});
+  sampler_ = std::make_unique<PeriodicTask>(activity_->sample_interval(), [this] { SampleActivity(); });
   if (options.prewarm.has_value()) {
     prewarm_metrics_ = std::make_unique<PrewarmMetrics>(metrics_->registry());
     prewarmer_ = std::make_unique<Prewarmer>(Prewarmer::Options{*options.prewarm, {}}, registry_.get(),
@@ -279,6 +285,8 @@ void InferenceServer::Shutdown() {
   if (shut_down_.exchange(true)) return;
   if (prewarm_task_ != nullptr) prewarm_task_->Stop();
   if (refresher_ != nullptr) refresher_->Stop();
+  sampler_->Stop();
+  report_pool_->Shutdown();
   scheduler_->Shutdown();
   preloader_->Cancel();
   load_pool_->Shutdown();

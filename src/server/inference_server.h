@@ -34,6 +34,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "activity/activity_monitor.h"
 #include "backend/model.h"
 #include "common/call_context.h"
 #include "eviction/prewarm_scheduler.h"
@@ -97,6 +98,30 @@ struct ServerInfo {
   int max_workers_per_model = 0;
 };
 
+// What the dashboard shows (ReportActivity): the registry's models, the
+// activity monitor's window statistics, samples and events, and the gauges,
+// all read from memory at one moment.
+struct ActivityReport {
+  ServerInfo info;
+  bool ready = false;
+  std::chrono::system_clock::time_point started{};
+  std::chrono::system_clock::time_point now{};
+  int64_t memory_used_bytes = 0;
+  int loaded_models = 0;
+  int64_t queued = 0;
+  std::chrono::milliseconds sample_interval{0};
+  std::chrono::seconds window{0};
+  std::vector<ModelStatus> models;      // every model the registry knows, by name
+  std::vector<TenantWindow> tenants;    // models with activity in the window, unordered
+  std::vector<ActivitySample> samples;  // every sample kept, oldest first
+  std::vector<ModelEvent> events;       // newest first
+};
+
+struct ActivityRequest {
+  bool tenants = true;  // models and tenants; false: only the rest (a summary)
+  size_t max_events = 50;
+};
+
 class InferenceServer {
  public:
   struct Options {
@@ -126,12 +151,15 @@ class InferenceServer {
     int metadata_threads = 2;  // store lookups for metadata run here
     // Predictive prewarming (--prewarm; server/prewarmer.h); none: off.
     std::optional<PrewarmOptions> prewarm;
+    // The dashboard's history: one sample this often (ActivityMonitor).
+    std::chrono::milliseconds activity_sample_interval{5000};
   };
 
   using InferCallback = absl::AnyInvocable<void(absl::StatusOr<InferResponse>) &&>;
   using DoneCallback = absl::AnyInvocable<void(absl::Status) &&>;
   using DescribeCallback = absl::AnyInvocable<void(absl::StatusOr<ModelDescription>) &&>;
   using IndexCallback = absl::AnyInvocable<void(absl::StatusOr<std::vector<ModelStatus>>) &&>;
+  using ActivityCallback = absl::AnyInvocable<void(absl::StatusOr<ActivityReport>) &&>;
 
   // Below `workers` when there is more than one, so that one slow model
   // always leaves a worker for the others: 1 -> 1, 2 -> 1, 4 -> 3, 8 -> 6.
@@ -173,6 +201,11 @@ class InferenceServer {
   void RepositoryIndex(bool ready_only, IndexCallback done);
 
   ServerInfo Info() const;
+  // The dashboard's data (inference_server_activity.cc). Gathered and
+  // answered on a thread of its own, never the caller's: with thousands of
+  // models the copy and whatever `done` does with it (sorting, encoding)
+  // take milliseconds. Unavailable when too many reports are waiting.
+  void ReportActivity(const ActivityRequest& request, ActivityCallback done);
   // Prometheus text exposition of every metric.
   std::string MetricsText() const { return metrics_->Serialize(); }
   Metrics& metrics() const { return *metrics_; }
@@ -228,6 +261,8 @@ class InferenceServer {
   std::vector<std::unique_ptr<Backend>> backends_;
   std::unique_ptr<StoreModelLoader> loader_;  // the registry's planner
   Metrics* metrics_;
+  const std::chrono::system_clock::time_point started_ = std::chrono::system_clock::now();
+  std::unique_ptr<ActivityMonitor> activity_;  // fed by the registry and the infer path
   const std::chrono::milliseconds request_timeout_;
   const std::chrono::milliseconds store_timeout_;
   std::unique_ptr<DeadlineTimer> timer_;
@@ -238,6 +273,11 @@ class InferenceServer {
   std::shared_ptr<Preloader> preloader_;
   std::unique_ptr<PeriodicTask> refresher_;
   std::atomic<bool> shut_down_{false};
+  // The dashboard (inference_server_activity.cc): reports on their own
+  // thread, and the sampler of the activity history.
+  std::unique_ptr<LoadPool> report_pool_;
+  std::unique_ptr<PeriodicTask> sampler_;
+  void SampleActivity();
   // Prewarming (optional); destroyed first, its task stopped in Shutdown.
   std::unique_ptr<PrewarmMetrics> prewarm_metrics_;
   std::unique_ptr<Prewarmer> prewarmer_;

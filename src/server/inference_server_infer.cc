@@ -41,6 +41,13 @@ absl::StatusOr<std::vector<std::string>> TextsFromTensors(std::vector<Tensor>& t
 
 double Seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double>(d).count(); }
 
+Outcome OutcomeOf(std::string_view outcome) {
+  if (outcome == "ok") return Outcome::kOk;
+  if (outcome == "throttled") return Outcome::kThrottled;
+  if (outcome == "timeout") return Outcome::kTimeout;
+  return Outcome::kError;
+}
+
 }  // namespace
 
 // One request from arrival to answer. Shared by the registry callback, the
@@ -49,8 +56,14 @@ class InferenceServer::InferCall {
  public:
   enum class Phase { kWaitingForModel, kQueued, kRunning };
 
-  InferCall(InferRequest request, InferCallback done, Metrics* metrics, DeadlineTimer* timer)
-      : request(std::move(request)), metrics(metrics), timer_(timer), done_(std::move(done)) {}
+  InferCall(InferRequest request, InferCallback done, Metrics* metrics, ActivityMonitor* activity,
+            DeadlineTimer* timer, Clock::time_point arrived)
+      : request(std::move(request)),
+        metrics(metrics),
+        activity_(activity),
+        arrived_(arrived),
+        timer_(timer),
+        done_(std::move(done)) {}
 
   // Arms the deadline. REQUIRES: called once, before the call is shared.
   void ArmDeadline(const std::shared_ptr<InferCall>& self, Deadline deadline, Clock::time_point arrived) {
@@ -73,18 +86,26 @@ class InferenceServer::InferCall {
     std::move(done_)(std::move(result));
   }
 
+  // Counts the invocation's outcome: metrics, and the dashboard's activity
+  // (per model unless `known_model` is false: a name the store does not have).
+  void Count(std::string_view outcome, bool known_model = true) {
+    metrics->CountInvocation(request.model, outcome);
+    activity_->OnRequest(request.model, OutcomeOf(outcome), arrived_, known_model);
+  }
+
   // Records the invocation's outcome and answers.
   void Finish(std::chrono::nanoseconds queued, std::chrono::nanoseconds compute,
               absl::StatusOr<InferResponse> result) {
     metrics->ObserveQueue(request.model, Seconds(queued));
-    metrics->ObserveInference(request.model, Seconds(compute));
+    metrics->ObserveInference(request.model, backend, Seconds(compute));
     if (answered()) return;  // the deadline answered first
-    metrics->CountInvocation(request.model, result.ok() ? "ok" : "error");
+    Count(result.ok() ? "ok" : "error");
     Answer(std::move(result));
   }
 
   InferRequest request;
   Metrics* const metrics;
+  std::string backend;  // the model's (issue 14: inference metrics by backend); set when queued
 
  private:
   void Expire(Clock::time_point arrived) {
@@ -104,11 +125,13 @@ class InferenceServer::InferCall {
         break;
     }
     if (answered_.exchange(true, std::memory_order_acq_rel)) return;
-    metrics->CountInvocation(request.model, "timeout");
+    Count("timeout");
     std::move(done_)(absl::DeadlineExceededError(
         absl::StrFormat("request deadline passed after %d ms while %s", waited.count(), where)));
   }
 
+  ActivityMonitor* const activity_;
+  const Clock::time_point arrived_;
   DeadlineTimer* const timer_;
   DeadlineTimer::Id timer_id_ = 0;
   std::atomic<Phase> phase_{Phase::kWaitingForModel};
@@ -123,6 +146,7 @@ class InferenceServer::InferJob : public Scheduler::Job {
   InferJob(std::shared_ptr<InferCall> call, ModelHandle handle)
       : call(std::move(call)), handle(std::move(handle)), enqueued(Clock::now()) {
     const ModelConfig& config = this->handle->config();
+    this->call->backend = config.backend;
     max_texts_ = static_cast<size_t>(std::max(1, config.max_batch_size));
     batchable_ = config.task == ModelTask::kTextClassification && config.max_batch_size > 1 &&
                  !this->call->request.tensors_given && !this->call->request.texts.empty();
@@ -167,17 +191,19 @@ void InferenceServer::Infer(InferRequest request, InferCallback done) {
   if (request_timeout_.count() > 0) deadline = deadline.Sooner(Deadline::At(arrived + request_timeout_));
   if (deadline.Expired(arrived)) {
     metrics_->CountInvocation(request.model, "timeout");
+    activity_->OnRequest(request.model, Outcome::kTimeout, arrived);
     std::move(done)(absl::DeadlineExceededError(
         absl::StrFormat("the request's deadline for model '%s' had passed on arrival", request.model)));
     return;
   }
-  auto call = std::make_shared<InferCall>(std::move(request), std::move(done), metrics_, timer_.get());
+  auto call = std::make_shared<InferCall>(std::move(request), std::move(done), metrics_, activity_.get(),
+                                          timer_.get(), arrived);
   call->ArmDeadline(call, deadline, arrived);
   const std::string name = call->request.model;
   if (prewarmer_ != nullptr) prewarmer_->OnRequest(name);
   registry_->Acquire(name, [this, call](absl::StatusOr<ModelHandle> handle) mutable {
     if (!handle.ok()) {
-      if (!call->answered()) metrics_->CountInvocation(call->request.model, "error");
+      if (!call->answered()) call->Count("error", !absl::IsNotFound(handle.status()));
       call->Answer(handle.status());
       return;
     }
@@ -192,7 +218,7 @@ void InferenceServer::Enqueue(const std::shared_ptr<InferCall>& call, ModelHandl
   absl::Status queued = scheduler_->Submit(call->request.model, job);
   if (queued.ok()) return;
   job.reset();  // releases the handle before answering
-  metrics_->CountInvocation(call->request.model, "throttled");
+  call->Count("throttled");
   if (queued.code() == absl::StatusCode::kResourceExhausted) queued = MarkThrottled(std::move(queued));
   call->Answer(std::move(queued));
 }
@@ -261,9 +287,10 @@ void InferenceServer::RunOne(InferCall& call, ModelHandle& handle, std::chrono::
       status = result.status();
     }
   } else if (!request.tensors_given) {
-    status = absl::InvalidArgumentError(absl::StrCat("model '", request.model,
-                                                     "' is a tensor model: send KServe V2 'inputs' (POST /v2/models/",
-                                                     request.model, "/infer)"));
+    status = absl::InvalidArgumentError(
+        absl::StrCat("model '", request.model, "' is a ", std::string(ModelTaskName(response.task)),
+                     " model: send KServe V2 'inputs' (POST /v2/models/", request.model,
+                     "/infer) or rows of numbers ({\"instances\": [[...], ...]})"));
   } else {
     absl::StatusOr<std::vector<Tensor>> result = model.Infer(request.tensors);
     if (result.ok()) response.tensors = *std::move(result);

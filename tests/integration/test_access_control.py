@@ -1,7 +1,8 @@
 """Access control (issue 13) and SigV4 verification (issue 12) against the real
 server: management routes need an admin token (401 without, 403 with a wrong
 one, success with each valid one), API routes an API token once
---api-token-file is set, health routes stay open, /metrics follows
+--api-token-file is set (GET /v2/dashboard among them), health routes and the
+dashboard's page and assets stay open, /metrics follows
 --metrics-auth, tokens rotate by SIGHUP, no token ever reaches the log, and
 AWS-style clients authenticate with SigV4 (botocore's signer, and boto3's
 sagemaker-runtime client once POST /endpoints/{name}/invocations is served).
@@ -15,6 +16,7 @@ import datetime
 import http.client
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -153,6 +155,7 @@ class ManagementAndApiTokensTest(AuthTestCase):
             ("GET", f"/v2/models/{m}/ready", None, None),
             ("GET", "/v2", None, None),
             ("POST", "/v2/repository/index", {}, None),
+            ("GET", "/v2/dashboard", None, None),  # the dashboard's data (issue 17)
         ]
         with Server(harness.shared_store(), "--workers", "1", "--admin-token-file",
                     self.secrets.write("admin", [admin]), "--api-token-file", self.secrets.write("api", [api])) as s:
@@ -180,6 +183,13 @@ class ManagementAndApiTokensTest(AuthTestCase):
         with Server(harness.shared_store(), *args) as s:
             for path in ("/ping", "/v2/health/live", "/v2/health/ready", "/metrics"):
                 self.assertEqual(s.status("GET", path), 200, path)
+            # The dashboard's page and its assets hold no data: open too (issue 17).
+            status, _, page = s.request("GET", "/dashboard")
+            self.assertEqual(status, 200)
+            assets = re.findall(r'"(/dashboard/assets/[^"]+)"', page.decode())
+            self.assertEqual(len(assets), 3, page)
+            for path in assets:
+                self.assertEqual(s.status("GET", path), 200, path)
         with Server(harness.shared_store(), *args, "--metrics-auth") as s:
             for path in ("/ping", "/v2/health/live", "/v2/health/ready"):
                 self.assertEqual(s.status("GET", path), 200, path)
@@ -194,6 +204,8 @@ class ManagementAndApiTokensTest(AuthTestCase):
         with Server(harness.shared_store(), "--workers", "1") as s:
             self.assertEqual(s.status("POST", "/models", {"model_name": m, "url": m}), 200)
             self.assertEqual(s.status("DELETE", f"/models/{m}", headers=bearer("anything-at-all")), 200)
+            self.assertEqual(s.status("GET", "/v2/dashboard"), 200)
+            self.assertEqual(s.status("POST", f"/v2/repository/models/{m}/load", {"parameters": {"pin": True}}), 200)
             log = s.log()
         self.assertEqual(log.count("access control is off"), 1, log)
 

@@ -57,6 +57,13 @@ NOT_IN_IMAGE = {
     "npm": "s3rver, the S3 server of the tests",
     "clang": "bench/fuzz (libFuzzer)",
     "libclang-rt-14-dev": "bench/fuzz (libFuzzer runtime)",
+    "python3-grpcio": "the gRPC client of the tests",
+    "python3-protobuf": "the gRPC client of the tests",
+    "python3-boto3": "the AWS SDK client of the tests",
+    "awscli": "the AWS CLI client of the tests",
+    "chromium": "the dashboard's browser tests",
+    "chromium-driver": "the dashboard's browser tests",
+    "python3-selenium": "the dashboard's browser tests",
 }
 # Runtime packages that own no library of the binary but are needed anyway.
 RUNTIME_EXTRAS = {"ca-certificates": "TLS to S3 (libcurl verifies the server)"}

@@ -14,7 +14,7 @@ FIFO nobody writes, so the backend's read blocks, as on a hung filesystem).
 
 Latency bounds here are loose on purpose (a shared 2-core machine): they tell
 "answered" from "stalled for the store's timeout", not fast from slow; the
-figures are measured in bench/faults.sh.
+figures are measured in bench/faults.py.
 """
 
 import concurrent.futures
@@ -311,9 +311,15 @@ class LocalFaultTest(unittest.TestCase):
                 memory_within_budget(self, s, 10 << 30)
             self.assertEqual(probe.failures, [])
             self.assertLess(probe.slowest, FAST)
-            # Unblock the stuck load: its late result is discarded.
-            with open(vocab, "wb") as fifo, open(real_vocab, "rb") as src:
-                shutil.copyfileobj(src, fifo)
+            # Unblock the stuck load: its late result is discarded. The
+            # backend cannot size a FIFO, so it may close it before all is
+            # written (a broken pipe here): the load then ends in an error,
+            # which is discarded and logged the same way.
+            with open(vocab, "wb", buffering=0) as fifo, open(real_vocab, "rb") as src:
+                try:
+                    shutil.copyfileobj(src, fifo)
+                except BrokenPipeError:
+                    pass
             s.wait_until(lambda: "abandoned load of model hung-tenant" in s.log(), 20,
                          "the abandoned load to come back")
             self.assertEqual(s.index()[hung]["state"], "FAILED")

@@ -211,5 +211,23 @@ TEST(RequestBuilderTest, RoutesAndEscaping) {
   EXPECT_FALSE(BuildRequests(o, {"acme"}).ok());
 }
 
+TEST(RequestBuilderTest, SdkRouteAndExtraHeaders) {
+  RequestOptions o;
+  o.route = "sdk";
+  o.endpoint = "tickets";
+  o.headers = {"X-Amz-Date: 20260101T000000Z", "Authorization: AWS4-HMAC-SHA256 Credential=x"};
+  const auto r = BuildRequests(o, {"acme"});
+  ASSERT_TRUE(r.ok()) << r.status();
+  const std::string& request = (*r)[0];
+  EXPECT_EQ(request.find("POST /endpoints/tickets/invocations HTTP/1.1\r\n"), 0u);
+  EXPECT_NE(request.find("X-Amzn-SageMaker-Target-Model: acme\r\n"), std::string::npos);
+  EXPECT_NE(request.find("\r\nX-Amz-Date: 20260101T000000Z\r\nAuthorization: AWS4-HMAC-SHA256 Credential=x\r\n"),
+            std::string::npos);
+  o.headers = {"no colon"};
+  EXPECT_FALSE(BuildRequests(o, {"acme"}).ok());
+  o.headers = {"X-A: 1\r\nX-B: 2"};
+  EXPECT_FALSE(BuildRequests(o, {"acme"}).ok());
+}
+
 }  // namespace
 }  // namespace modelmux::loadgen

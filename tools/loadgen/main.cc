@@ -52,7 +52,9 @@ void AddFlags(CLI::App& app, Flags& f) {
   app.add_option("--models-file", f.models_file, "File with one model name per line");
   app.add_option("--pick", f.pick, "Model per request: one, uniform, zipf, sequential");
   app.add_option("--zipf-s", f.zipf_s, "Zipf exponent (rank r has weight 1/(r+1)^s, in list order)");
-  app.add_option("--route", f.request.route, "invoke, invocations, v2 or ping");
+  app.add_option("--route", f.request.route, "invoke, invocations, sdk, v2 or ping");
+  app.add_option("--endpoint", f.request.endpoint, "Endpoint name of the sdk route");
+  app.add_option("-H,--header", f.request.headers, "Extra 'Name: value' header of every POST (repeatable)");
   app.add_option("--text", f.request.text, "Ticket text sent to the classifier");
   app.add_option("--top-k", f.request.top_k, "top_k of each request");
   app.add_option("--body", f.request.body, "Send this body instead of the built one");

@@ -18,8 +18,20 @@ std::string Body(const RequestOptions& o) {
 
 std::string Post(const std::string& target, const std::string& extra_headers, const RequestOptions& o,
                  const std::string& body) {
-  return absl::StrCat("POST ", target, " HTTP/1.1\r\nHost: ", o.host, "\r\n", extra_headers,
+  std::string headers = extra_headers;
+  for (const std::string& h : o.headers) absl::StrAppend(&headers, h, "\r\n");
+  return absl::StrCat("POST ", target, " HTTP/1.1\r\nHost: ", o.host, "\r\n", headers,
                       "Content-Type: application/json\r\nContent-Length: ", body.size(), "\r\n\r\n", body);
+}
+
+absl::Status CheckHeaders(const std::vector<std::string>& headers) {
+  for (const std::string& h : headers) {
+    const size_t colon = h.find(':');
+    if (colon == 0 || colon == std::string::npos || h.find_first_of("\r\n") != std::string::npos) {
+      return absl::InvalidArgumentError(absl::StrCat("header '", h, "' is not 'Name: value' on one line"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -45,6 +57,7 @@ absl::StatusOr<std::vector<std::string>> BuildRequests(const RequestOptions& o,
   if (o.route == "ping")
     return std::vector<std::string>(models.empty() ? 1 : models.size(),
                                     absl::StrCat("GET /ping HTTP/1.1\r\nHost: ", o.host, "\r\n\r\n"));
+  if (absl::Status valid = CheckHeaders(o.headers); !valid.ok()) return valid;
   const std::string body = Body(o);
   std::vector<std::string> requests;
   requests.reserve(models.size());
@@ -54,11 +67,14 @@ absl::StatusOr<std::vector<std::string>> BuildRequests(const RequestOptions& o,
     } else if (o.route == "invocations") {
       requests.push_back(
           Post("/invocations", absl::StrCat("X-Amzn-SageMaker-Target-Model: ", m, "\r\n"), o, body));
+    } else if (o.route == "sdk") {
+      requests.push_back(Post(absl::StrCat("/endpoints/", o.endpoint, "/invocations"),
+                              absl::StrCat("X-Amzn-SageMaker-Target-Model: ", m, "\r\n"), o, body));
     } else if (o.route == "v2") {
       requests.push_back(Post(absl::StrCat("/v2/models/", m, "/infer"), "", o, body));
     } else {
       return absl::InvalidArgumentError(
-          absl::StrCat("unknown route '", o.route, "': invoke, invocations, v2 or ping"));
+          absl::StrCat("unknown route '", o.route, "': invoke, invocations, sdk, v2 or ping"));
     }
   }
   return requests;

@@ -9,7 +9,7 @@
 //                         with more than 3 tokens raises an exception (the
 //                         one-token warm-up passes, so it loads)
 //
-// Used by the fault tests (tests/integration/test_faults.py) and bench/faults.sh.
+// Used by the fault tests (tests/integration/test_faults.py) and bench/faults.py.
 #include <torch/script.h>
 #include <torch/torch.h>
 

@@ -4,6 +4,8 @@
 #include <archive_entry.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 
@@ -72,6 +74,73 @@ absl::Status WriteTenantFiles(const std::filesystem::path& dir, const TenantSpec
   std::string labels;
   for (const Macro& m : tenant.macros) absl::StrAppend(&labels, m.name, "\n");
   return WriteFile(dir / "labels.txt", labels);
+}
+
+absl::Status WriteFastTextFiles(const std::filesystem::path& dir, const TenantSpec& tenant,
+                                const ArtifactOptions& options, bool quantized) {
+  nlohmann::json config = {
+      {"backend", "fasttext"},
+      {"task", "text-classification"},
+      {"max_tokens", options.max_tokens},
+      {"default_top_k", options.default_top_k},
+      // Metadata for people; the server ignores it.
+      {"tenant", tenant.name},
+      {"vertical", tenant.vertical->slug},
+      {"labels", tenant.macros.size()},
+      {"dim", options.dim},
+      {"quantized", quantized},
+      {"seed", options.seed},
+  };
+  RETURN_IF_ERROR(WriteFile(dir / "config.json", config.dump(2) + "\n"));
+  std::string labels;
+  for (const Macro& m : tenant.macros) absl::StrAppend(&labels, m.name, "\n");
+  return WriteFile(dir / "labels.txt", labels);
+}
+
+absl::Status WriteTabularFiles(const std::filesystem::path& dir, const TenantSpec& tenant,
+                               const std::vector<std::string>& features, int rounds, int max_depth,
+                               uint64_t seed) {
+  nlohmann::json config = {
+      {"backend", "xgboost"},
+      {"task", "tabular"},
+      {"features", features},
+      // Metadata for people; the server ignores it.
+      {"tenant", tenant.name},
+      {"vertical", tenant.vertical->slug},
+      {"predicts", "churn probability"},
+      {"rounds", rounds},
+      {"max_depth", max_depth},
+      {"seed", seed},
+  };
+  return WriteFile(dir / "config.json", config.dump(2) + "\n");
+}
+
+// `value` as the double of its shortest decimal form that reads back as the
+// same float, so held-out rows print as 0.17 rather than 0.17000000178813934
+// and a client sending them gets the float the trainer scored.
+double ShortestDecimal(float value) {
+  char text[32];
+  for (int digits = 6; digits < 9; ++digits) {
+    std::snprintf(text, sizeof(text), "%.*g", digits, value);
+    if (std::strtof(text, nullptr) == value) return std::strtod(text, nullptr);
+  }
+  std::snprintf(text, sizeof(text), "%.9g", value);
+  return std::strtod(text, nullptr);
+}
+
+absl::Status WriteTabularHeldout(const std::filesystem::path& path, const TabularRows& rows,
+                                 const std::vector<float>& probabilities) {
+  std::string lines;
+  for (int r = 0; r < rows.rows(); ++r) {
+    const auto begin = rows.x.begin() + static_cast<ptrdiff_t>(r) * rows.width;
+    std::vector<double> features;
+    for (auto it = begin; it != begin + rows.width; ++it) features.push_back(ShortestDecimal(*it));
+    nlohmann::json line = {{"features", features},
+                           {"label", static_cast<int>(rows.labels[r])},
+                           {"probability", probabilities[r]}};
+    absl::StrAppend(&lines, line.dump(), "\n");
+  }
+  return WriteFile(path, lines);
 }
 
 absl::Status WriteHeldout(const std::filesystem::path& path, const TenantSpec& tenant,

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "make_store/churn_data.h"
 #include "make_store/synthetic_tenant.h"
 
 namespace modelmux::make_store {
@@ -31,6 +32,21 @@ absl::Status WriteFile(const std::filesystem::path& path, std::string_view text)
 // the trainer's).
 absl::Status WriteTenantFiles(const std::filesystem::path& dir, const TenantSpec& tenant,
                               const std::vector<std::string>& vocab, const ArtifactOptions& options);
+
+// config.json and labels.txt of a fastText tenant (the model file is the
+// trainer's). options.dim is fastText's; vocab_size and hidden are unused.
+absl::Status WriteFastTextFiles(const std::filesystem::path& dir, const TenantSpec& tenant,
+                                const ArtifactOptions& options, bool quantized);
+
+// config.json of an XGBoost tenant: task "tabular" with its feature names.
+absl::Status WriteTabularFiles(const std::filesystem::path& dir, const TenantSpec& tenant,
+                               const std::vector<std::string>& features, int rounds, int max_depth,
+                               uint64_t seed);
+
+// One {"features": [...], "label": 0|1, "probability": p} object per line,
+// p being what XGBoost itself predicted for the row.
+absl::Status WriteTabularHeldout(const std::filesystem::path& path, const TabularRows& rows,
+                                 const std::vector<float>& probabilities);
 
 // One {"text": ..., "label": ...} object per line.
 absl::Status WriteHeldout(const std::filesystem::path& path, const TenantSpec& tenant,

@@ -1,6 +1,13 @@
-// Builds one tenant of the demo store end to end: generate, write the
-// vocabulary, tokenize with the server's own tokenizer, train, save, and
-// write the held-out tickets.
+// Builds one tenant of the demo store end to end, for the backend it is
+// dealt (backend_mix.h):
+//   torchscript  generate tickets, write the vocabulary, tokenize with the
+//                server's own tokenizer, train with libtorch, save model.pt
+//   fasttext     the same tickets (same seed, same tenant index), trained with
+//                fastText's own trainer: model.bin, or model.ftz (quantized)
+//   xgboost      per-customer churn rows (churn_data.h) trained with XGBoost:
+//                model.json with the tenant's feature names
+// and writes the held-out examples: tickets {"text", "label"} or rows
+// {"features", "label", "probability"} (what XGBoost itself predicts).
 #pragma once
 
 #include <cstdint>
@@ -8,6 +15,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "make_store/backend_mix.h"
 
 namespace modelmux::make_store {
 
@@ -25,23 +33,35 @@ struct StoreOptions {
   int max_tokens = 128;
   double heldout_fraction = 0.2;
   bool archive = false;
+  // fastText tenants.
+  int fasttext_dim = 32;
+  int fasttext_epochs = 50;
+  int fasttext_buckets = 32768;
+  bool fasttext_quantize = false;
+  // XGBoost tenants.
+  int xgboost_rows = 2500;  // customers per tenant, before the held-out split
+  int xgboost_rounds = 60;
+  int xgboost_depth = 4;
 };
 
 struct TenantReport {
   std::string name;
   std::string vertical;
-  int labels = 0;
-  int train_tickets = 0;
+  std::string backend;
+  int labels = 0;         // 2 for churn
+  int train_tickets = 0;  // examples: tickets or rows
   int heldout_tickets = 0;
-  double accuracy = 0;  // held-out
+  double accuracy = 0;  // held-out top-1 (churn: at a 0.5 threshold)
   double train_accuracy = 0;
-  int64_t model_bytes = 0;  // parameters of model.pt
+  double auc = -1;  // held-out ROC AUC of XGBoost tenants; -1 otherwise
+  double train_auc = -1;
+  int64_t model_bytes = 0;  // parameters of model.pt; the model file otherwise
 };
 
-// The name BuildTenant(index, options) will give its tenant; cheap.
+// The name BuildTenant(index, ...) will give its tenant; cheap.
 std::string TenantName(int index, const StoreOptions& options);
 
 // Tenant `index` (0-based). Replaces any earlier artifact of the same name.
-absl::StatusOr<TenantReport> BuildTenant(int index, const StoreOptions& options);
+absl::StatusOr<TenantReport> BuildTenant(int index, TenantBackend backend, const StoreOptions& options);
 
 }  // namespace modelmux::make_store

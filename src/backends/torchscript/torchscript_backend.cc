@@ -76,6 +76,12 @@ class TorchScriptBackend final : public Backend {
       return absl::InvalidArgumentError(absl::StrCat("config.json backend is '", config.backend,
                                                      "', not 'torchscript' (", dir.string(), ")"));
     }
+    if (config.task == ModelTask::kTabular) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("config.json task is 'tabular'; the torchscript backend serves 'text-classification' "
+                       "and 'tensor' (",
+                       dir.string(), ")"));
+    }
     using Clock = std::chrono::steady_clock;
     const Clock::time_point start = Clock::now();
     const bool text = config.task == ModelTask::kTextClassification;

@@ -292,5 +292,14 @@ TEST(ConfigureTorchThreadsTest, PinsPoolsToOneThreadAndIsIdempotent) {
   EXPECT_EQ(at::get_num_interop_threads(), 1);
 }
 
+// Tabular models (issue 14) are the xgboost backend's.
+TEST_F(TorchScriptTest, TabularTaskIsRefused) {
+  WriteTextArtifact(TextModule(4, 3));
+  Write("config.json", R"({"backend": "torchscript", "task": "tabular", "features": ["a", "b"]})");
+  auto model = Load();
+  EXPECT_EQ(model.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(model.status().message(), HasSubstr("serves 'text-classification' and 'tensor'"));
+}
+
 }  // namespace
 }  // namespace modelmux

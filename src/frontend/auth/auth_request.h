@@ -19,6 +19,14 @@ class RequestHeaders {
   virtual bool Find(std::string_view name, std::string_view* value) const = 0;
   // Calls `fn` with the value of every field named `name`, in request order.
   virtual void ForEach(std::string_view name, absl::FunctionRef<void(std::string_view)> fn) const = 0;
+  // Calls `fn(name, value)` for every field, in request order.
+  virtual void ForEachField(absl::FunctionRef<void(std::string_view, std::string_view)> fn) const = 0;
+
+  // The first value of `name`; empty when absent.
+  std::string_view Get(std::string_view name) const {
+    std::string_view value;
+    return Find(name, &value) ? value : std::string_view();
+  }
 };
 
 struct AuthRequest {

@@ -1,5 +1,8 @@
 #include "frontend/auth/authenticator.h"
 
+#include <stdlib.h>
+
+#include <filesystem>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
@@ -17,12 +20,6 @@ constexpr char kAdmin1[] = "admin-token-one-0123456789";
 constexpr char kAdmin2[] = "admin-token-two-0123456789";
 constexpr char kApi[] = "api-token-0123456789abcdef";
 
-std::string WriteFile(const std::string& name, const std::string& text) {
-  const std::string path = ::testing::TempDir() + "/" + name;
-  std::ofstream(path, std::ios::trunc) << text;
-  return path;
-}
-
 AuthResult Check(const Authenticator& auth, std::string authorization) {
   ListHeaders headers;
   if (!authorization.empty()) headers.Add("Authorization", authorization);
@@ -31,11 +28,27 @@ AuthResult Check(const Authenticator& auth, std::string authorization) {
 
 class AuthenticatorTest : public ::testing::Test {
  protected:
+  // A directory of this test's own: ctest runs each test case as a process of
+  // its own, in parallel, and a shared /tmp/admin.txt was rewritten under them.
   void SetUp() override {
+    std::string dir = ::testing::TempDir() + "/authenticator_test.XXXXXX";
+    ASSERT_NE(mkdtemp(dir.data()), nullptr);
+    dir_ = dir;
     options_.admin_token_file =
         WriteFile("admin.txt", absl::StrCat("# admins\n", kAdmin1, "\n", kAdmin2, "\n"));
     options_.api_token_file = WriteFile("api.txt", absl::StrCat(kApi, "\n"));
   }
+  void TearDown() override {
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+
+  std::string WriteFile(const std::string& name, const std::string& text) const {
+    const std::string path = dir_ + "/" + name;
+    std::ofstream(path, std::ios::trunc) << text;
+    return path;
+  }
+
+  std::string dir_;
   Authenticator::Options options_;
 };
 
@@ -79,7 +92,7 @@ TEST_F(AuthenticatorTest, CreateFailsOnAnUnreadableOrEmptyFile) {
   absl::StatusOr<std::unique_ptr<Authenticator>> auth = Authenticator::Create(options_);
   ASSERT_FALSE(auth.ok());
   EXPECT_THAT(auth.status().message(), HasSubstr("empty.txt"));
-  options_.api_token_file = ::testing::TempDir() + "/absent.txt";
+  options_.api_token_file = dir_ + "/absent.txt";
   EXPECT_FALSE(Authenticator::Create(options_).ok());
 }
 

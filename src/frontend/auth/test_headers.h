@@ -31,6 +31,9 @@ class ListHeaders : public RequestHeaders {
       if (EqualsIgnoreCase(n, name)) fn(v);
     }
   }
+  void ForEachField(absl::FunctionRef<void(std::string_view, std::string_view)> fn) const override {
+    for (const auto& [n, v] : fields_) fn(n, v);
+  }
 
  private:
   std::vector<std::pair<std::string, std::string>> fields_;

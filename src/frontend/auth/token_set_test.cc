@@ -1,6 +1,10 @@
 #include "frontend/auth/token_set.h"
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <fstream>
+#include <string>
 
 #include "frontend/auth/secret_file.h"
 #include "frontend/auth/sigv4_keys.h"
@@ -43,10 +47,11 @@ TEST(TokenSetTest, RefusesBadTokensNamingTheLineButNotTheToken) {
 }
 
 TEST(TokenSetTest, ReadFileNamesThePath) {
-  const std::string path = ::testing::TempDir() + "/tokens.txt";
+  // Named per process: other test runs on the machine share the temp dir.
+  const std::string path = ::testing::TempDir() + "/tokens." + std::to_string(getpid()) + ".txt";
   absl::StatusOr<TokenSet> missing = TokenSet::ReadFile(path + ".absent");
   ASSERT_FALSE(missing.ok());
-  EXPECT_THAT(missing.status().message(), HasSubstr("tokens.txt.absent"));
+  EXPECT_THAT(missing.status().message(), HasSubstr(path + ".absent"));
   std::ofstream(path) << kTokenA << "\n";
   absl::StatusOr<TokenSet> set = TokenSet::ReadFile(path);
   ASSERT_TRUE(set.ok()) << set.status();
@@ -55,6 +60,7 @@ TEST(TokenSetTest, ReadFileNamesThePath) {
   absl::StatusOr<TokenSet> bad = TokenSet::ReadFile(path);
   ASSERT_FALSE(bad.ok());
   EXPECT_THAT(bad.status().message(), HasSubstr(path + ": line 1"));
+  std::remove(path.c_str());
 }
 
 TEST(SecretFileTest, EntryLinesNumberLinesFromOne) {

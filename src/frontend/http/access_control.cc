@@ -9,11 +9,11 @@
 namespace modelmux {
 namespace {
 
-constexpr std::string_view kBearerChallenge = "WWW-Authenticate: Bearer realm=\"modelmux\"\r\n";
+constexpr std::string_view kBearerChallenge = "Bearer realm=\"modelmux\"";
 // The error types AWS services answer with, which the AWS SDKs raise.
-constexpr std::string_view kAwsInvalidSignature = "x-amzn-ErrorType: InvalidSignatureException\r\n";
-constexpr std::string_view kAwsUnrecognizedClient = "x-amzn-ErrorType: UnrecognizedClientException\r\n";
-constexpr std::string_view kAwsAccessDenied = "x-amzn-ErrorType: AccessDeniedException\r\n";
+constexpr std::string_view kAwsInvalidSignature = "InvalidSignatureException";
+constexpr std::string_view kAwsUnrecognizedClient = "UnrecognizedClientException";
+constexpr std::string_view kAwsAccessDenied = "AccessDeniedException";
 
 std::string_view AwsErrorType(AuthFailure failure) {
   switch (failure) {
@@ -38,7 +38,10 @@ RouteClass ClassOf(Route route, HttpMethod method) {
     case Route::kV2Live:
     case Route::kV2Ready:
     case Route::kMetrics:
+    case Route::kDashboard:  // the page and its assets hold no data: it is read from /v2/dashboard
+    case Route::kDashboardAsset:
       return RouteClass::kOpen;
+    case Route::kV2Dashboard:  // the dashboard's data: reads only
     case Route::kV2Server:
     case Route::kV2Model:
     case Route::kV2ModelReady:
@@ -56,11 +59,7 @@ AccessControl::AccessControl(const Authenticator& authenticator, bool metrics_au
                              prometheus::Registry& registry)
     : authenticator_(authenticator),
       metrics_auth_(metrics_auth),
-      failures_(prometheus::BuildCounter()
-                    .Name("modelmux_auth_failures_total")
-                    .Help("Requests refused for their credentials, by route template and reason "
-                          "(missing, invalid, expired, bad_signature, insufficient)")
-                    .Register(registry)) {}
+      failures_(registry) {}
 
 AccessLevel AccessControl::Required(Route route, HttpMethod method) const {
   switch (ClassOf(route, method)) {
@@ -94,7 +93,7 @@ std::optional<HttpReply> AccessControl::Check(const HttpRequestView& request, Ro
 
 HttpReply AccessControl::Refuse(const HttpRequestView& request, Route route, AuthResult result) const {
   const std::string_view reason = AuthFailureName(result.failure);
-  failures_.Add({{"route", std::string(RouteTemplate(route))}, {"reason", std::string(reason)}}).Increment();
+  failures_.CountFailure(RouteTemplate(route), reason);
   // Debug only: a flood of bad requests must not flood the log. Never a credential.
   spdlog::debug("auth: refused {} {} ({}): {}", HttpMethodName(request.method), RouteTemplate(route), reason,
                 result.message);
@@ -107,9 +106,9 @@ HttpReply AccessControl::Refuse(const HttpRequestView& request, Route route, Aut
   if (result.sigv4) writer.Key("message").String(result.message);
   writer.EndObject();
   if (status == 401) {
-    reply.extra_headers = kBearerChallenge;
+    reply.headers.push_back({"WWW-Authenticate", std::string(kBearerChallenge)});
   } else if (result.sigv4) {
-    reply.extra_headers = AwsErrorType(result.failure);
+    reply.headers.push_back({"x-amzn-ErrorType", std::string(AwsErrorType(result.failure))});
   }
   return reply;
 }

@@ -2,8 +2,9 @@
 // and the answer when a request's credentials fall short.
 //
 //   open        /ping, /v2/health/live, /v2/health/ready, and /metrics unless
-//               --metrics-auth: load balancers and orchestrators probe them
-//   API         inference and read-only routes: need an API or admin
+//               --metrics-auth: load balancers and orchestrators probe them;
+//               /dashboard and its assets (a page with no data in it)
+//   API         inference and read-only routes (/v2/dashboard too): need an API or admin
 //               credential once API credentials exist (--api-token-file or
 //               --sigv4-credentials)
 //   management  every route that changes state (POST /models, DELETE
@@ -27,8 +28,7 @@
 #include "frontend/auth/authenticator.h"
 #include "frontend/http/http_reply.h"
 #include "frontend/http/route_table.h"
-#include "prometheus/counter.h"
-#include "prometheus/family.h"
+#include "metrics/auth_metrics.h"
 #include "prometheus/registry.h"
 
 namespace modelmux {
@@ -57,7 +57,7 @@ class AccessControl {
 
   const Authenticator& authenticator_;
   const bool metrics_auth_;
-  prometheus::Family<prometheus::Counter>& failures_;
+  mutable AuthMetrics failures_;
 };
 
 }  // namespace modelmux

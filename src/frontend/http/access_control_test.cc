@@ -38,6 +38,12 @@ TEST(RouteClassTest, EveryRouteHasTheClassTheReadmeGives) {
   EXPECT_EQ(ClassOf(Route::kV2RepositoryUnload, HttpMethod::kPost), RouteClass::kManagement);
 }
 
+TEST(RouteClassTest, TheDashboardPageIsOpenItsDataAnApiRoute) {
+  EXPECT_EQ(ClassOf(Route::kDashboard, HttpMethod::kGet), RouteClass::kOpen);
+  EXPECT_EQ(ClassOf(Route::kDashboardAsset, HttpMethod::kGet), RouteClass::kOpen);
+  EXPECT_EQ(ClassOf(Route::kV2Dashboard, HttpMethod::kGet), RouteClass::kApi);
+}
+
 class AccessControlTest : public HttpServerTest {
  protected:
   // Replaces the fixture's open HttpServer (it has served nothing yet) with

@@ -1,12 +1,17 @@
 #include "frontend/http/codec.h"
 
 #include <algorithm>
+#include <utility>
+#include <vector>
 
 #include "common/status_macros.h"
 #include "fmt/format.h"
+#include "fmt/ranges.h"
 #include "frontend/http/json_reader.h"
 #include "frontend/http/json_writer.h"
+#include "frontend/http/row_codec.h"
 #include "frontend/http/status_text.h"
+#include "frontend/http/v2_binary_data.h"
 #include "frontend/http/v2_tensor_decoder.h"
 
 namespace modelmux {
@@ -41,12 +46,20 @@ absl::Status ReadText(element v, DecodedInfer& out) {
 }
 
 absl::Status ReadInstances(element v, DecodedInfer& out) {
-  constexpr std::string_view kType = "'instances' must be a non-empty array of strings";
+  constexpr std::string_view kType =
+      "'instances' must be a non-empty array of strings (texts) or of arrays of numbers (rows)";
   simdjson::dom::array array;
   if (v.get_array().get(array) || array.size() == 0) return InvalidArgument(kType);
   if (array.size() > kMaxInstances) {
     return InvalidArgument(
         fmt::format("'instances' has {} entries; send at most {} per request", array.size(), kMaxInstances));
+  }
+  // Rows of numbers, for tabular and tensor models (frontend/http/row_codec.h).
+  if (array.at(0).is_array()) {
+    out.texts.clear();
+    out.tensors.resize(1);
+    out.rows = true;
+    return ReadInstanceRows(array, out.tensors[0]);
   }
   out.texts.clear();
   out.texts.reserve(array.size());
@@ -60,11 +73,51 @@ absl::Status ReadInstances(element v, DecodedInfer& out) {
   return absl::OkStatus();
 }
 
-absl::Status ReadParameters(element v, DecodedInfer& out) {
+absl::Status ReadParameters(element v, BodyForm form, DecodedInfer& out) {
   simdjson::dom::object params;
   if (v.get_object().get(params)) return InvalidArgument("'parameters' must be an object");
-  element top_k;
-  if (params["top_k"].get(top_k) == simdjson::SUCCESS) return ReadTopK(top_k, out.top_k);
+  element field;
+  if (params["top_k"].get(field) == simdjson::SUCCESS) RETURN_IF_ERROR(ReadTopK(field, out.top_k));
+  if (form == BodyForm::kV2 && params["binary_data_output"].get(field) == simdjson::SUCCESS &&
+      field.get_bool().get(out.outputs.binary_default)) {
+    return InvalidArgument("parameter 'binary_data_output' must be true or false");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadOutput(element v, size_t index, V2OutputRequest& request) {
+  const std::string who = fmt::format("'outputs[{}]'", index);
+  simdjson::dom::object object;
+  std::string_view name;
+  if (v.get_object().get(object) || object["name"].get_string().get(name)) {
+    return InvalidArgument(fmt::format("{} must be an object with a string 'name'", who));
+  }
+  for (const V2OutputRequest::Output& seen : request.outputs) {
+    if (seen.name == name) return InvalidArgument(fmt::format("output '{}' is asked for twice", name));
+  }
+  V2OutputRequest::Output& output = request.outputs.emplace_back();
+  output.name = std::string(name);
+  element params;
+  if (object["parameters"].get(params)) return absl::OkStatus();
+  simdjson::dom::object params_object;
+  if (params.get_object().get(params_object)) {
+    return InvalidArgument(fmt::format("output '{}': 'parameters' must be an object", name));
+  }
+  element binary;
+  if (params_object["binary_data"].get(binary)) return absl::OkStatus();
+  bool value = false;
+  if (binary.get_bool().get(value)) {
+    return InvalidArgument(fmt::format("output '{}': 'binary_data' must be true or false", name));
+  }
+  output.binary = value;
+  return absl::OkStatus();
+}
+
+absl::Status ReadOutputs(element v, V2OutputRequest& request) {
+  simdjson::dom::array array;
+  if (v.get_array().get(array)) return InvalidArgument("'outputs' must be an array");
+  request.outputs.clear();
+  for (element item : array) RETURN_IF_ERROR(ReadOutput(item, request.outputs.size(), request));
   return absl::OkStatus();
 }
 
@@ -75,14 +128,18 @@ absl::Status ReadId(element v, DecodedInfer& out) {
   return absl::OkStatus();
 }
 
-absl::Status ReadField(std::string_view key, element v, BodyForm form, BodyFields& seen, DecodedInfer& out) {
+absl::Status ReadField(std::string_view key, element v, BodyForm form, BodyFields& seen,
+                       std::vector<int64_t>& binary_sizes, DecodedInfer& out) {
   if (key == "inputs") {
     seen.inputs = true;
-    return ReadV2Inputs(v, out.tensors);
+    return ReadV2Inputs(v, out.tensors, binary_sizes);
   }
-  if (key == "parameters") return ReadParameters(v, out);
+  if (key == "parameters") return ReadParameters(v, form, out);
   if (key == "id") return ReadId(v, out);
-  if (form == BodyForm::kV2) return absl::OkStatus();  // other V2 fields ("outputs") are ignored
+  if (form == BodyForm::kV2) {
+    if (key == "outputs") return ReadOutputs(v, out.outputs);
+    return absl::OkStatus();  // other V2 fields are ignored
+  }
   if (key == "text") {
     seen.text = true;
     return ReadText(v, out);
@@ -112,14 +169,27 @@ absl::Status CheckFields(const BodyFields& seen, BodyForm form) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<DecodedInfer> DecodeBody(std::string& body, BodyForm form) {
-  ASSIGN_OR_RETURN(simdjson::dom::object root, ParseJsonObject(body));
+absl::StatusOr<DecodedInfer> DecodeBody(std::string& body, size_t json_size, BodyForm form) {
+  ASSIGN_OR_RETURN(simdjson::dom::object root, ParseJsonObject(body, json_size));
   DecodedInfer out;
   BodyFields seen;
+  std::vector<int64_t> binary_sizes;
   for (simdjson::dom::key_value_pair field : root) {
-    RETURN_IF_ERROR(ReadField(field.key, field.value, form, seen, out));
+    RETURN_IF_ERROR(ReadField(field.key, field.value, form, seen, binary_sizes, out));
   }
   RETURN_IF_ERROR(CheckFields(seen, form));
+  const std::string_view binary = std::string_view(body).substr(json_size);
+  const auto binary_input =
+      std::find_if(binary_sizes.begin(), binary_sizes.end(), [](int64_t n) { return n >= 0; });
+  if (binary_input != binary_sizes.end() && form == BodyForm::kInvoke) {
+    return InvalidArgument(
+        fmt::format("input '{}': binary tensor data ('binary_data_size') is accepted by "
+                    "POST /v2/models/{{name}}/infer only",
+                    out.tensors[binary_input - binary_sizes.begin()].name));
+  }
+  if (!binary.empty() || binary_input != binary_sizes.end()) {
+    RETURN_IF_ERROR(ReadV2BinaryInputs(binary, binary_sizes, out.tensors));
+  }
   out.v2 = seen.inputs;
   return out;
 }
@@ -164,10 +234,12 @@ void WriteTensorData(JsonWriter& w, const Tensor& t) {
 }  // namespace
 
 absl::StatusOr<DecodedInfer> DecodeInvokeBody(std::string& body) {
-  return DecodeBody(body, BodyForm::kInvoke);
+  return DecodeBody(body, body.size(), BodyForm::kInvoke);
 }
 
-absl::StatusOr<DecodedInfer> DecodeV2InferBody(std::string& body) { return DecodeBody(body, BodyForm::kV2); }
+absl::StatusOr<DecodedInfer> DecodeV2InferBody(std::string& body, std::optional<size_t> json_size) {
+  return DecodeBody(body, json_size.value_or(body.size()), BodyForm::kV2);
+}
 
 std::string EncodePredictions(const Classifications& classifications) {
   std::string out;
@@ -225,6 +297,74 @@ std::string EncodeV2Tensors(std::string_view model, const std::optional<std::str
     w.EndObject();
   }
   w.EndArray().EndObject();
+  return out;
+}
+
+std::vector<Tensor> ClassificationTensors(const Classifications& classifications) {
+  size_t k = 0;
+  for (const auto& row : classifications) k = std::max(k, row.size());
+  std::vector<Tensor> out(2);
+  Tensor& label = out[0];
+  Tensor& score = out[1];
+  label.name = "label";
+  label.dtype = DataType::kBytes;
+  score.name = "score";
+  score.dtype = DataType::kFp32;
+  label.shape = score.shape = {static_cast<int64_t>(classifications.size()), static_cast<int64_t>(k)};
+  label.bytes.reserve(classifications.size() * k);
+  score.fp32.reserve(classifications.size() * k);
+  for (const auto& row : classifications) {
+    for (size_t i = 0; i < k; ++i) {
+      label.bytes.emplace_back(i < row.size() ? row[i].label : std::string_view());
+      score.fp32.push_back(i < row.size() ? row[i].score : 0.0f);
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<EncodedV2Response> EncodeV2Response(std::string_view model,
+                                                   const std::optional<std::string>& id,
+                                                   const std::vector<Tensor>& tensors,
+                                                   const V2OutputRequest& request) {
+  // The outputs to answer, in order, and whether each goes in binary.
+  std::vector<std::pair<const Tensor*, bool>> chosen;
+  if (request.outputs.empty()) {
+    for (const Tensor& t : tensors) chosen.emplace_back(&t, request.binary_default);
+  }
+  for (const V2OutputRequest::Output& output : request.outputs) {
+    auto it =
+        std::find_if(tensors.begin(), tensors.end(), [&](const Tensor& t) { return t.name == output.name; });
+    if (it == tensors.end()) {
+      std::vector<std::string_view> names;
+      for (const Tensor& t : tensors) names.push_back(t.name);
+      return InvalidArgument(fmt::format("model '{}' has no output '{}' (its outputs: {})", model,
+                                         output.name, fmt::join(names, ", ")));
+    }
+    chosen.emplace_back(&*it, output.binary.value_or(request.binary_default));
+  }
+  EncodedV2Response out;
+  JsonWriter w(&out.body);
+  WriteV2Header(w, model, id);
+  size_t binary_size = 0;
+  for (const auto& [t, binary] : chosen) {
+    w.BeginObject().Key("name").String(t->name).Key("datatype").String(DataTypeName(t->dtype));
+    WriteShape(w, t->shape);
+    if (binary) {
+      const size_t size = RawTensorDataSize(*t);
+      w.Key("parameters").BeginObject().Key("binary_data_size").Int(static_cast<int64_t>(size)).EndObject();
+      binary_size += size;
+      out.binary = true;
+    } else {
+      WriteTensorData(w, *t);
+    }
+    w.EndObject();
+  }
+  w.EndArray().EndObject();
+  out.json_size = out.body.size();
+  out.body.reserve(out.json_size + binary_size);
+  for (const auto& [t, binary] : chosen) {
+    if (binary) AppendRawTensorData(*t, out.body);
+  }
   return out;
 }
 

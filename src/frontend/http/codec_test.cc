@@ -84,8 +84,10 @@ TEST(DecodeInvokeTest, BodyMustBeANonEmptyObject) {
 TEST(DecodeInvokeTest, WrongTypesAreNamed) {
   EXPECT_EQ(InvokeError(R"({"text": 5})"), "'text' must be a string");
   EXPECT_EQ(InvokeError(R"({"text": null})"), "'text' must be a string");
-  EXPECT_EQ(InvokeError(R"({"instances": "abc"})"), "'instances' must be a non-empty array of strings");
-  EXPECT_EQ(InvokeError(R"({"instances": []})"), "'instances' must be a non-empty array of strings");
+  EXPECT_EQ(InvokeError(R"({"instances": "abc"})"),
+            "'instances' must be a non-empty array of strings (texts) or of arrays of numbers (rows)");
+  EXPECT_EQ(InvokeError(R"({"instances": []})"),
+            "'instances' must be a non-empty array of strings (texts) or of arrays of numbers (rows)");
   EXPECT_EQ(InvokeError(R"({"instances": ["a", 2]})"), "'instances[1]' must be a string");
 }
 

@@ -10,7 +10,9 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "frontend/auth/auth_request.h"
 #include "frontend/http/route_table.h"
@@ -19,10 +21,18 @@ namespace modelmux {
 
 inline constexpr std::string_view kJsonContentType = "application/json";
 inline constexpr std::string_view kMetricsContentType = "text/plain; version=0.0.4";
+inline constexpr std::string_view kOctetStreamContentType = "application/octet-stream";
 
 // Spare capacity the session reserves after a request body, so the JSON parser
 // (which reads up to 64 bytes past the end) can parse it in place.
 inline constexpr size_t kRequestBodyPadding = 64;
+
+// A response header beyond the ones HttpReply names. The value must hold no
+// CR or LF (the session writes it as it is).
+struct HttpHeader {
+  std::string_view name;  // static storage
+  std::string value;
+};
 
 struct HttpReply {
   int status = 200;
@@ -30,7 +40,7 @@ struct HttpReply {
   std::string_view content_type = kJsonContentType;  // static storage; empty: none
   int retry_after_seconds = 0;                       // > 0: a Retry-After header
   std::string_view allow;                            // static storage; non-empty: an Allow header
-  std::string_view extra_headers;  // static storage: whole "Name: value\r\n" lines (auth challenges)
+  std::vector<HttpHeader> headers;                   // more headers, in order
 };
 
 // One request as the handlers see it. Views point into the session's request,
@@ -43,7 +53,9 @@ struct HttpRequestView {
   std::string_view timeout_ms;    // X-Modelmux-Timeout-Ms (inference routes), empty when absent
   std::chrono::steady_clock::time_point received{};  // when the request's header was read
   std::string* body = nullptr;
-  const RequestHeaders* headers = nullptr;  // every header field, looked up in place (access control)
+  const RequestHeaders* headers = nullptr;  // every header field, looked up in place; null in tests that build views by hand
+
+  std::string_view Header(std::string_view name) const { return headers ? headers->Get(name) : ""; }
 };
 
 class ReplySink {

@@ -32,7 +32,7 @@ constexpr std::chrono::milliseconds kAcceptRetryDelay{50};
 struct HttpServer::Impl {
   Impl(const Options& opts, InferenceServer* server)
       : options(opts),
-        router(server),
+        router(server, opts.routes, opts.dashboard),
         io(opts.io_threads),
         acceptor(net::make_strand(io)),
         accept_retry(acceptor.get_executor()),

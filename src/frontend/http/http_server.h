@@ -25,6 +25,8 @@
 
 #include "absl/status/statusor.h"
 #include "frontend/auth/authenticator.h"
+#include "frontend/http/dashboard_options.h"
+#include "frontend/http/route_options.h"
 #include "server/inference_server.h"
 
 namespace modelmux {
@@ -42,7 +44,9 @@ class HttpServer {
     // Access control (access_control.h); null: every route is open. Must
     // outlive the HttpServer.
     const Authenticator* authenticator = nullptr;
-    bool metrics_auth = false;  // /metrics needs an API credential
+    bool metrics_auth = false;   // /metrics needs an API credential
+    RouteOptions routes;         // SageMaker Runtime endpoint name and production variant
+    DashboardOptions dashboard;  // GET /dashboard's peers and admin-auth check
   };
 
   // Binds and listens; serves nothing until Start(). Errors name address:port.

@@ -84,6 +84,9 @@ class FieldHeaders final : public RequestHeaders {
     auto [it, end] = fields_.equal_range(beast::string_view(name.data(), name.size()));
     for (; it != end; ++it) fn(ToStd(it->value()));
   }
+  void ForEachField(absl::FunctionRef<void(std::string_view, std::string_view)> fn) const override {
+    for (const auto& field : fields_) fn(ToStd(field.name_string()), ToStd(field.value()));
+  }
 
  private:
   const http::fields& fields_;
@@ -106,7 +109,7 @@ void BuildHead(std::string& head, const HttpReply& reply, size_t body_size, bool
     head.append("\r\n");
   }
   if (!reply.allow.empty()) AppendHeader(head, "Allow", reply.allow);
-  head.append(reply.extra_headers);
+  for (const HttpHeader& header : reply.headers) AppendHeader(head, header.name, header.value);
   if (close) {
     head.append("Connection: close\r\n");
   } else if (http10) {
@@ -193,8 +196,9 @@ void HttpSession::OnReadError(beast::error_code ec) {
   if (ec == http::error::body_limit) {
     BeginRequest(Clock::now());
     route_ = MatchRoute(SplitTarget(ToStd(parser_->get().target())).path).route;
-    return Send(ErrorReply(413, fmt::format("request body is larger than the limit of {} bytes",
-                                            host_.max_body_bytes)),
+    return Send(Router::Refusal(
+                    route_, 413,
+                    fmt::format("request body is larger than the limit of {} bytes", host_.max_body_bytes)),
                 /*force_close=*/true);
   }
   if (ec == http::error::header_limit || IsHttpSyntaxError(ec)) {
@@ -219,7 +223,10 @@ void HttpSession::Dispatch() {
   view.path = target.path;
   view.query = target.query;
   view.received = start_;
-  if (match.route == Route::kInvocations) {  // a header search only where it is used
+  const FieldHeaders headers(request.base());
+  view.headers = &headers;
+  // A header search only where it is used.
+  if (match.route == Route::kInvocations || match.route == Route::kInvokeEndpoint) {
     view.target_model =
         ToStd(request[beast::string_view(kTargetModelHeader.data(), kTargetModelHeader.size())]);
   }
@@ -227,8 +234,6 @@ void HttpSession::Dispatch() {
     view.timeout_ms = ToStd(request[beast::string_view(kTimeoutHeader.data(), kTimeoutHeader.size())]);
   }
   view.body = &request.body();
-  const FieldHeaders headers(request);
-  view.headers = &headers;
   if (host_.access != nullptr) {
     if (std::optional<HttpReply> refused = host_.access->Check(view, match.route))
       return Send(*std::move(refused));

@@ -44,13 +44,20 @@ absl::Status SyntaxError(std::string_view body, simdjson::error_code error) {
 }  // namespace
 
 absl::StatusOr<simdjson::dom::object> ParseJsonObject(std::string& body) {
-  if (IsBlankBody(body)) return InvalidArgument("body is empty; expected a JSON object");
-  if (body.capacity() - body.size() < simdjson::SIMDJSON_PADDING) {
+  return ParseJsonObject(body, body.size());
+}
+
+absl::StatusOr<simdjson::dom::object> ParseJsonObject(std::string& body, size_t size) {
+  const std::string_view json(body.data(), size);
+  if (IsBlankBody(json)) return InvalidArgument("body is empty; expected a JSON object");
+  // simdjson reads up to SIMDJSON_PADDING bytes past `size`: what follows the
+  // JSON in the body, then the spare capacity.
+  if (body.capacity() - size < simdjson::SIMDJSON_PADDING) {
     body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
   }
   simdjson::dom::element root;
-  if (auto error = ThreadParser().parse(body.data(), body.size(), false).get(root)) {
-    return SyntaxError(body, error);
+  if (auto error = ThreadParser().parse(body.data(), size, false).get(root)) {
+    return SyntaxError(std::string_view(body.data(), size), error);
   }
   simdjson::dom::object object;
   if (root.get_object().get(object)) return InvalidArgument("body must be a JSON object");

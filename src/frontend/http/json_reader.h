@@ -26,6 +26,9 @@ namespace modelmux {
 // Parses `body`, which must hold a JSON object. Syntax errors give
 // InvalidArgument("invalid JSON at byte N: <what is wrong>").
 absl::StatusOr<simdjson::dom::object> ParseJsonObject(std::string& body);
+// The same for the first `size` bytes of `body` (what follows is not JSON).
+// REQUIRES: size <= body.size().
+absl::StatusOr<simdjson::dom::object> ParseJsonObject(std::string& body, size_t size);
 
 // True when `body` is empty or only whitespace (an absent optional body).
 bool IsBlankBody(std::string_view body);

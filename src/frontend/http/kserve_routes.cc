@@ -6,6 +6,7 @@
 #include "frontend/http/admin_codec.h"
 #include "frontend/http/json_writer.h"
 #include "frontend/http/status_text.h"
+#include "frontend/http/v2_binary_data.h"
 
 namespace modelmux {
 namespace {
@@ -21,6 +22,14 @@ void WriteSignature(JsonWriter& w, const std::optional<ModelConfig>& config) {
   w.Key("inputs").BeginArray();
   if (config.has_value() && config->task == ModelTask::kTextClassification) {
     WriteSpec(w, "text", DataType::kBytes, {-1});
+  } else if (config.has_value() && config->task == ModelTask::kTabular) {
+    // issue 14: the one input, with the column each position holds.
+    const TensorSpec& spec = config->inputs.at(0);
+    w.BeginObject().Key("name").String(spec.name).Key("datatype").String(DataTypeName(spec.dtype));
+    w.Key("shape").BeginArray().Int(-1).Int(static_cast<int64_t>(config->features.size())).EndArray();
+    w.Key("parameters").BeginObject().Key("features").BeginArray();
+    for (const std::string& feature : config->features) w.String(feature);
+    w.EndArray().EndObject().EndObject();
   } else if (config.has_value()) {
     for (const TensorSpec& spec : config->inputs) WriteSpec(w, spec.name, spec.dtype, spec.shape);
   }
@@ -48,8 +57,9 @@ std::string EncodeModelMetadata(const ModelDescription& description) {
   JsonWriter w(&out);
   w.BeginObject().Key("name").String(description.name);
   w.Key("versions").BeginArray().String("1").EndArray();
+  // The backend is known once the model is loaded (config.json is read then).
   const std::string_view platform =
-      description.config.has_value() ? std::string_view(description.config->backend) : "torchscript";
+      description.config.has_value() ? std::string_view(description.config->backend) : "";
   w.Key("platform").String(platform);
   WriteSignature(w, description.config);
   w.Key("state").String(ModelStateName(description.status.state)).EndObject();
@@ -71,7 +81,8 @@ RouteResult HandleV2ServerMetadata(const RouteCall&) {
   std::string out;
   JsonWriter w(&out);
   w.BeginObject().Key("name").String(kServerName).Key("version").String(kServerVersion);
-  w.Key("extensions").BeginArray().String("model_repository").EndArray().EndObject();
+  w.Key("extensions").BeginArray().String("model_repository").String("binary_tensor_data").EndArray();
+  w.EndObject();
   return JsonReply(200, std::move(out));
 }
 
@@ -108,7 +119,10 @@ RouteResult HandleV2ModelReady(const RouteCall& call) {
 RouteResult HandleV2Infer(const RouteCall& call) {
   absl::StatusOr<std::string> name = ModelNameFromPath(call.raw_name);
   if (!name.ok()) return StatusReply(name.status());
-  absl::StatusOr<DecodedInfer> decoded = DecodeV2InferBody(*call.request.body);
+  absl::StatusOr<std::optional<size_t>> json_size = ParseInferenceHeaderLength(
+      call.request.Header(kInferenceHeaderContentLength), call.request.body->size());
+  if (!json_size.ok()) return StatusReply(json_size.status());
+  absl::StatusOr<DecodedInfer> decoded = DecodeV2InferBody(*call.request.body, *json_size);
   if (!decoded.ok()) return StatusReply(decoded.status());
   return StartInfer(call, *std::move(name), *std::move(decoded));
 }

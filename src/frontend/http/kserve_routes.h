@@ -8,7 +8,8 @@
 //   GET  /v2/models/{m}/ready                200 {"name", "ready": true} when READY;
 //                                            503 otherwise (as KServe's ModelNotReady),
 //                                            404 when not in the store
-//   POST /v2/models/{m}/infer                V2 inference
+//   POST /v2/models/{m}/infer                V2 inference; with the binary tensor data
+//                                            extension (Inference-Header-Content-Length)
 //   POST /v2/repository/index                store and registry states ({"ready": true}:
 //                                            only READY models)
 //   POST /v2/repository/models/{m}/load      {"parameters": {"pin": bool}} optional

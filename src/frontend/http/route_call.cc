@@ -8,20 +8,11 @@
 #include "fmt/format.h"
 #include "frontend/http/json_writer.h"
 #include "frontend/http/request_target.h"
+#include "frontend/http/row_codec.h"
 #include "frontend/http/status_text.h"
+#include "frontend/http/v2_binary_data.h"
 
 namespace modelmux {
-namespace {
-
-std::string EncodeInferResponse(const InferResponse& response, bool v2,
-                                const std::optional<std::string>& id) {
-  const bool text = response.task == ModelTask::kTextClassification;
-  if (!v2) return EncodePredictions(response.classifications);
-  if (text) return EncodeV2Classifications(response.handle.name(), id, response.classifications);
-  return EncodeV2Tensors(response.handle.name(), id, response.tensors);
-}
-
-}  // namespace
 
 absl::StatusOr<std::string> ModelNameFromPath(std::string_view raw_name) {
   std::string name;
@@ -49,27 +40,55 @@ absl::StatusOr<Deadline> DeadlineFromHeader(std::string_view timeout_ms,
   return Deadline::At(received + std::chrono::milliseconds(std::min(ms, kMaxMs)));
 }
 
-RouteResult StartInfer(const RouteCall& call, std::string model, DecodedInfer decoded) {
+absl::StatusOr<InferRequest> MakeInferRequest(const RouteCall& call, std::string model,
+                                              DecodedInfer& decoded) {
   absl::StatusOr<Deadline> deadline = DeadlineFromHeader(call.request.timeout_ms, call.request.received);
-  if (!deadline.ok()) return StatusReply(deadline.status());
+  if (!deadline.ok()) return deadline.status();
   InferRequest request;
   request.deadline = *deadline;
   request.model = std::move(model);
   request.texts = std::move(decoded.texts);
   request.top_k = decoded.top_k;
   request.tensors = std::move(decoded.tensors);
-  request.tensors_given = decoded.v2;
-  // The answer is encoded on the worker thread that finished the inference:
-  // it is short work, and the labels it reads live only as long as the handle.
-  call.server.Infer(std::move(request), [sink = call.sink, v2 = decoded.v2, id = std::move(decoded.id)](
-                                       absl::StatusOr<InferResponse> response) mutable {
-    if (!response.ok()) {
-      sink->Reply(StatusReply(response.status()));
-      return;
-    }
-    sink->Reply(JsonReply(200, EncodeInferResponse(*response, v2, id)));
-  });
-  return std::nullopt;
+  request.tensors_given = decoded.v2 || decoded.rows;  // issue 14: "instances" of numbers
+  return request;
+}
+
+absl::StatusOr<HttpReply> InferReply(const InferResponse& response, bool v2,
+                                     const std::optional<std::string>& id, const V2OutputRequest& outputs) {
+  const bool text = response.task == ModelTask::kTextClassification;
+  // issue 14: tabular and tensor models answer rows of numbers per row.
+  if (!v2) {
+    return JsonReply(
+        200, text ? EncodePredictions(response.classifications) : EncodeRowPredictions(response.tensors));
+  }
+  if (outputs.IsDefault()) {  // the common case: every output, as JSON
+    return JsonReply(200, text ? EncodeV2Classifications(response.handle.name(), id, response.classifications)
+                               : EncodeV2Tensors(response.handle.name(), id, response.tensors));
+  }
+  absl::StatusOr<EncodedV2Response> encoded =
+      text ? EncodeV2Response(response.handle.name(), id, ClassificationTensors(response.classifications),
+                              outputs)
+           : EncodeV2Response(response.handle.name(), id, response.tensors, outputs);
+  if (!encoded.ok()) return encoded.status();
+  HttpReply reply = JsonReply(200, std::move(encoded->body));
+  if (encoded->binary) {
+    reply.content_type = kOctetStreamContentType;
+    reply.headers.push_back({kInferenceHeaderContentLength, std::to_string(encoded->json_size)});
+  }
+  return reply;
+}
+
+RouteResult StartInfer(const RouteCall& call, std::string model, DecodedInfer decoded) {
+  absl::StatusOr<InferRequest> request = MakeInferRequest(call, std::move(model), decoded);
+  if (!request.ok()) return StatusReply(request.status());
+  return RunInfer(call, *std::move(request),
+                  [v2 = decoded.v2, id = std::move(decoded.id),
+                   outputs = std::move(decoded.outputs)](absl::StatusOr<InferResponse> response) {
+                    if (!response.ok()) return StatusReply(response.status());
+                    absl::StatusOr<HttpReply> reply = InferReply(*response, v2, id, outputs);
+                    return reply.ok() ? *std::move(reply) : StatusReply(reply.status());
+                  });
 }
 
 InferenceServer::DoneCallback ReplyWhenDone(const std::shared_ptr<ReplySink>& sink, std::string ok_body) {

@@ -18,7 +18,7 @@ struct RouteInfo {
 };
 
 // Indexed by Route.
-constexpr std::array<RouteInfo, 16> kRoutes = {{
+constexpr std::array<RouteInfo, 20> kRoutes = {{
     {Route::kNone, "unmatched", 0, ""},
     {Route::kPing, "/ping", kGet, "GET"},
     {Route::kInvocations, "/invocations", kPost, "POST"},
@@ -35,6 +35,10 @@ constexpr std::array<RouteInfo, 16> kRoutes = {{
     {Route::kV2RepositoryIndex, "/v2/repository/index", kPost, "POST"},
     {Route::kV2RepositoryLoad, "/v2/repository/models/{name}/load", kPost, "POST"},
     {Route::kV2RepositoryUnload, "/v2/repository/models/{name}/unload", kPost, "POST"},
+    {Route::kInvokeEndpoint, "/endpoints/{name}/invocations", kPost, "POST"},
+    {Route::kDashboard, "/dashboard", kGet, "GET"},
+    {Route::kDashboardAsset, "/dashboard/assets/{name}", kGet, "GET"},
+    {Route::kV2Dashboard, "/v2/dashboard", kGet, "GET"},
 }};
 
 const RouteInfo& Info(Route route) { return kRoutes[static_cast<size_t>(route)]; }
@@ -84,12 +88,29 @@ RouteMatch MatchV2(std::string_view rest) {
   if (rest == "/health/ready") return {Route::kV2Ready, {}};
   if (rest == "/health/live") return {Route::kV2Live, {}};
   if (rest == "/repository/index") return {Route::kV2RepositoryIndex, {}};
+  if (rest == "/dashboard") return {Route::kV2Dashboard, {}};
   if (!ConsumePrefix(rest, "/repository/models")) return {};
   std::string_view name = NextSegment(rest);
   if (name.empty()) return {};
   if (rest == "/load") return {Route::kV2RepositoryLoad, name};
   if (rest == "/unload") return {Route::kV2RepositoryUnload, name};
   return {};
+}
+
+// rest after "/dashboard": "" or "/assets/{name}".
+RouteMatch MatchDashboard(std::string_view rest) {
+  if (rest.empty()) return {Route::kDashboard, {}};
+  if (!ConsumePrefix(rest, "/assets")) return {};
+  std::string_view name = NextSegment(rest);
+  if (name.empty() || !rest.empty()) return {};
+  return {Route::kDashboardAsset, name};
+}
+
+// rest after "/endpoints": "/{name}/invocations".
+RouteMatch MatchEndpoint(std::string_view rest) {
+  std::string_view name = NextSegment(rest);
+  if (name.empty() || rest != "/invocations") return {};
+  return {Route::kInvokeEndpoint, name};
 }
 
 }  // namespace
@@ -99,9 +120,11 @@ RouteMatch MatchRoute(std::string_view path) {
   // The hot routes first.
   if (path == "/ping") return {Route::kPing, {}};
   if (path == "/invocations") return {Route::kInvocations, {}};
+  if (ConsumePrefix(path, "/endpoints")) return MatchEndpoint(path);
   if (ConsumePrefix(path, "/models")) return MatchSageMakerModels(path);
   if (ConsumePrefix(path, "/v2")) return MatchV2(path);
   if (path == "/metrics") return {Route::kMetrics, {}};
+  if (ConsumePrefix(path, "/dashboard")) return MatchDashboard(path);
   return {};
 }
 
@@ -110,7 +133,8 @@ std::string_view RouteTemplate(Route route) { return Info(route).route_template;
 bool RouteAllows(Route route, HttpMethod method) { return (Info(route).methods & Bit(method)) != 0; }
 
 bool IsInferenceRoute(Route route) {
-  return route == Route::kInvocations || route == Route::kModelInvoke || route == Route::kV2ModelInfer;
+  return route == Route::kInvocations || route == Route::kModelInvoke || route == Route::kV2ModelInfer ||
+         route == Route::kInvokeEndpoint;
 }
 
 std::string_view AllowedMethods(Route route) { return Info(route).allow; }

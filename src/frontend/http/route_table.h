@@ -33,6 +33,10 @@ enum class Route : uint8_t {
   kV2RepositoryIndex,   // POST /v2/repository/index
   kV2RepositoryLoad,    // POST /v2/repository/models/{name}/load
   kV2RepositoryUnload,  // POST /v2/repository/models/{name}/unload
+  kInvokeEndpoint,      // POST /endpoints/{name}/invocations (SageMaker Runtime)
+  kDashboard,           // GET /dashboard
+  kDashboardAsset,      // GET /dashboard/assets/{name}
+  kV2Dashboard,         // GET /v2/dashboard
 };
 
 struct RouteMatch {

@@ -36,6 +36,8 @@ TEST(RouteTableTest, MatchesEveryRouteAndExtractsTheName) {
       {"/models/tenant-1/", Route::kModel, "tenant-1"},
       {"/ping/", Route::kPing, ""},
       {"/models/a%2Eb/invoke", Route::kModelInvoke, "a%2Eb"},
+      {"/endpoints/my-endpoint/invocations", Route::kInvokeEndpoint, "my-endpoint"},
+      {"/endpoints/my-endpoint/invocations/", Route::kInvokeEndpoint, "my-endpoint"},
   };
   for (const Case& c : cases) {
     RouteMatch m = MatchRoute(c.path);
@@ -54,11 +56,21 @@ TEST(RouteTableTest, RejectsNearMisses) {
   }
 }
 
+TEST(RouteTableTest, RejectsNearMissesOfTheEndpointRoute) {
+  for (const char* path :
+       {"/endpoints", "/endpoints/", "/endpoints/e", "/endpoints//invocations", "/endpoints/e/invocationsx",
+        "/endpoints/e/async-invocations", "/endpointsx/e/invocations", "/endpoints/e/invocations/x"}) {
+    EXPECT_EQ(MatchRoute(path).route, Route::kNone) << path;
+  }
+}
+
 TEST(RouteTableTest, TemplatesNeverContainTheModelName) {
   EXPECT_EQ(RouteTemplate(MatchRoute("/models/secret/invoke").route), "/models/{name}/invoke");
   EXPECT_EQ(RouteTemplate(MatchRoute("/v2/models/secret/versions/1/infer").route), "/v2/models/{name}/infer");
   EXPECT_EQ(RouteTemplate(Route::kNone), "unmatched");
   EXPECT_EQ(RouteTemplate(Route::kV2RepositoryUnload), "/v2/repository/models/{name}/unload");
+  EXPECT_EQ(RouteTemplate(MatchRoute("/endpoints/secret/invocations").route),
+            "/endpoints/{name}/invocations");
 }
 
 TEST(RouteTableTest, KnowsTheMethodsOfEachRoute) {
@@ -73,6 +85,25 @@ TEST(RouteTableTest, KnowsTheMethodsOfEachRoute) {
   EXPECT_EQ(AllowedMethods(Route::kModels), "GET, POST");
   EXPECT_EQ(AllowedMethods(Route::kModel), "GET, DELETE");
   EXPECT_EQ(AllowedMethods(Route::kModelInvoke), "POST");
+  EXPECT_TRUE(RouteAllows(Route::kInvokeEndpoint, HttpMethod::kPost));
+  EXPECT_FALSE(RouteAllows(Route::kInvokeEndpoint, HttpMethod::kGet));
+  EXPECT_TRUE(IsInferenceRoute(Route::kInvokeEndpoint));
+}
+
+TEST(RouteTableTest, DashboardRoutes) {
+  EXPECT_EQ(MatchRoute("/dashboard").route, Route::kDashboard);
+  EXPECT_EQ(MatchRoute("/dashboard/").route, Route::kDashboard);
+  EXPECT_EQ(MatchRoute("/v2/dashboard").route, Route::kV2Dashboard);
+  const RouteMatch asset = MatchRoute("/dashboard/assets/dashboard.0123abcd.js");
+  EXPECT_EQ(asset.route, Route::kDashboardAsset);
+  EXPECT_EQ(asset.name, "dashboard.0123abcd.js");
+  for (const char* path : {"/dashboardx", "/dashboard/x", "/dashboard/assets", "/dashboard/assets/",
+                           "/dashboard/assets/a/b", "/v2/dashboard/x"}) {
+    EXPECT_EQ(MatchRoute(path).route, Route::kNone) << path;
+  }
+  EXPECT_EQ(RouteTemplate(Route::kDashboardAsset), "/dashboard/assets/{name}");
+  EXPECT_TRUE(RouteAllows(Route::kV2Dashboard, HttpMethod::kGet));
+  EXPECT_FALSE(RouteAllows(Route::kDashboard, HttpMethod::kPost));
 }
 
 }  // namespace

@@ -1,9 +1,11 @@
 #include "frontend/http/router.h"
 
 #include "fmt/format.h"
+#include "frontend/http/dashboard_routes.h"
 #include "frontend/http/kserve_routes.h"
 #include "frontend/http/route_call.h"
 #include "frontend/http/sagemaker_routes.h"
+#include "frontend/http/sagemaker_runtime_routes.h"
 
 namespace modelmux {
 namespace {
@@ -22,6 +24,8 @@ RouteResult Dispatch(const RouteCall& call, Route route) {
       return HandlePing(call);
     case Route::kInvocations:
       return HandleInvocations(call);
+    case Route::kInvokeEndpoint:
+      return HandleInvokeEndpoint(call);
     case Route::kModelInvoke:
       return HandleInvokeModel(call);
     case Route::kV2ModelInfer:
@@ -49,6 +53,9 @@ RouteResult Dispatch(const RouteCall& call, Route route) {
     case Route::kV2RepositoryUnload:
       return HandleV2RepositoryUnload(call);
     case Route::kNone:
+    case Route::kDashboard:  // Router::Handle sends these to dashboard_routes.h
+    case Route::kDashboardAsset:
+    case Route::kV2Dashboard:
       break;
   }
   return ErrorReply(500, "unhandled route");
@@ -63,12 +70,20 @@ std::optional<HttpReply> Router::Handle(const HttpRequestView& request, const Ro
   }
   if (!RouteAllows(match.route, request.method)) {
     HttpReply reply =
-        ErrorReply(405, fmt::format("method {} is not allowed on {}; use {}", HttpMethodName(request.method),
-                                    RouteTemplate(match.route), AllowedMethods(match.route)));
+        Refusal(match.route, 405,
+                fmt::format("method {} is not allowed on {}; use {}", HttpMethodName(request.method),
+                            RouteTemplate(match.route), AllowedMethods(match.route)));
     reply.allow = AllowedMethods(match.route);
     return reply;
   }
-  return Dispatch(RouteCall{*server_, request, match.name, sink}, match.route);
+  const RouteCall call{*server_, request, match.name, sink, options_};
+  if (IsDashboardRoute(match.route)) return HandleDashboardRoute(call, match.route, dashboard_);
+  return Dispatch(call, match.route);
+}
+
+HttpReply Router::Refusal(Route route, int status, std::string_view message) {
+  if (route == Route::kInvokeEndpoint) return InvokeEndpointRefusal(status, message);
+  return ErrorReply(status, message);
 }
 
 }  // namespace modelmux

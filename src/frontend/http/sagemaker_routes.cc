@@ -143,17 +143,19 @@ RouteResult HandleInvokeModel(const RouteCall& call) {
   return Invoke(call, *std::move(name));
 }
 
-RouteResult HandleInvocations(const RouteCall& call) {
-  if (call.request.target_model.empty()) {
-    return ErrorReply(400, "missing header X-Amzn-SageMaker-Target-Model naming the model");
-  }
-  // SageMaker clients name the artifact file ("TargetModel": "tenant-1.tar.gz").
-  std::string_view target = call.request.target_model;
+std::string_view StripArchiveSuffix(std::string_view target) {
   constexpr std::string_view kArchiveSuffix = ".tar.gz";
   if (target.size() > kArchiveSuffix.size() && target.ends_with(kArchiveSuffix)) {
     target.remove_suffix(kArchiveSuffix.size());
   }
-  std::string name(target);
+  return target;
+}
+
+RouteResult HandleInvocations(const RouteCall& call) {
+  if (call.request.target_model.empty()) {
+    return ErrorReply(400, "missing header X-Amzn-SageMaker-Target-Model naming the model");
+  }
+  std::string name(StripArchiveSuffix(call.request.target_model));
   if (absl::Status valid = ValidateModelName(name); !valid.ok()) return StatusReply(valid);
   return Invoke(call, std::move(name));
 }

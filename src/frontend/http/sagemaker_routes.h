@@ -17,6 +17,8 @@
 // Handlers run on a session's io thread; see route_call.h.
 #pragma once
 
+#include <string_view>
+
 #include "frontend/http/route_call.h"
 
 namespace modelmux {
@@ -28,6 +30,10 @@ RouteResult HandleDescribeModel(const RouteCall& call);
 RouteResult HandleUnloadModel(const RouteCall& call);
 RouteResult HandleInvokeModel(const RouteCall& call);
 RouteResult HandleInvocations(const RouteCall& call);
+
+// A target model header's model name: "name.tar.gz" (as SageMaker clients
+// name the artifact) becomes "name"; anything else is returned as it is.
+std::string_view StripArchiveSuffix(std::string_view target_model);
 
 // The default and largest page of GET /models.
 inline constexpr int kDefaultListPageSize = 100;

@@ -127,7 +127,24 @@ absl::Status AppendData(element v, std::string_view who, int depth, Tensor& t) {
   return absl::OkStatus();
 }
 
-absl::Status ReadInput(element v, size_t index, Tensor& t) {
+// "parameters": {"binary_data_size": N} -> N; -1 when the input has none.
+absl::StatusOr<int64_t> ReadBinaryDataSize(simdjson::dom::object object, std::string_view who) {
+  element params;
+  if (object["parameters"].get(params)) return -1;
+  simdjson::dom::object params_object;
+  if (params.get_object().get(params_object)) {
+    return InvalidArgument(fmt::format("{}: 'parameters' must be an object", who));
+  }
+  element size;
+  if (params_object["binary_data_size"].get(size)) return -1;
+  int64_t n = 0;
+  if (size.get_int64().get(n) || n < 0) {
+    return InvalidArgument(fmt::format("{}: 'binary_data_size' must be a non-negative integer", who));
+  }
+  return n;
+}
+
+absl::Status ReadInput(element v, size_t index, Tensor& t, int64_t& binary_size) {
   std::string who = fmt::format("'inputs[{}]'", index);
   simdjson::dom::object object;
   if (v.get_object().get(object)) return InvalidArgument(fmt::format("{} must be an object", who));
@@ -150,6 +167,14 @@ absl::Status ReadInput(element v, size_t index, Tensor& t) {
   t.dtype = *dtype;
   ASSIGN_OR_RETURN(element shape, RequiredField(object, "shape", who));
   RETURN_IF_ERROR(ReadShape(shape, who, t));
+  ASSIGN_OR_RETURN(binary_size, ReadBinaryDataSize(object, who));
+  if (binary_size >= 0) {
+    element ignored;
+    if (object["data"].get(ignored) == simdjson::SUCCESS) {
+      return InvalidArgument(fmt::format("{} has both 'data' and 'binary_data_size': send one", who));
+    }
+    return absl::OkStatus();  // its values follow the JSON
+  }
   Reserve(t, t.ElementCount());
   ASSIGN_OR_RETURN(element data, RequiredField(object, "data", who));
   RETURN_IF_ERROR(AppendData(data, who, 0, t));
@@ -162,15 +187,16 @@ absl::Status ReadInput(element v, size_t index, Tensor& t) {
 
 }  // namespace
 
-absl::Status ReadV2Inputs(element inputs, std::vector<Tensor>& tensors) {
+absl::Status ReadV2Inputs(element inputs, std::vector<Tensor>& tensors, std::vector<int64_t>& binary_sizes) {
   simdjson::dom::array array;
   if (inputs.get_array().get(array)) return InvalidArgument("'inputs' must be an array of tensors");
   if (array.size() == 0) return InvalidArgument("'inputs' must not be empty");
   tensors.clear();
   tensors.reserve(array.size());
+  binary_sizes.clear();
   for (element item : array) {
     const size_t index = tensors.size();
-    RETURN_IF_ERROR(ReadInput(item, index, tensors.emplace_back()));
+    RETURN_IF_ERROR(ReadInput(item, index, tensors.emplace_back(), binary_sizes.emplace_back(-1)));
   }
   return absl::OkStatus();
 }

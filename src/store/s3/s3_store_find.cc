@@ -126,7 +126,10 @@ absl::Status S3Store::RefreshIndex(const CallContext& call) const {
   do {
     ASSIGN_OR_RETURN(S3ListPage page,
                      options_.client->List(prefix, "/", token, options_.list_page_size, call));
+    // A listing that names keys outside the prefix (a broken or hostile
+    // server) contributes nothing rather than an out-of-range substring.
     for (const S3Object& object : page.objects) {
+      if (!absl::StartsWith(object.key, prefix)) continue;
       const absl::string_view key = View(object.key).substr(prefix.size());
       for (ArchiveFormat format : kArchiveFormats) {
         absl::string_view name = key;
@@ -137,6 +140,7 @@ absl::Status S3Store::RefreshIndex(const CallContext& call) const {
       }
     }
     for (const std::string& common : page.common_prefixes) {
+      if (!absl::StartsWith(common, prefix)) continue;
       absl::string_view name = absl::StripSuffix(View(common).substr(prefix.size()), "/");
       if (ValidateModelName(std::string(name)).ok()) names.emplace_back(name);
     }

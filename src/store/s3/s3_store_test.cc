@@ -311,6 +311,19 @@ TEST_F(S3StoreTest, DirectoryFormIsOneListingThenOneGetPerListedFile) {
                                    "GET /models/", "GET /models/p/m/config.json", "GET /models/p/m/model.pt"));
 }
 
+TEST_F(S3StoreTest, ListingSkipsKeysOutsideThePrefix) {
+  server_.Respond(200, {}, R"(<?xml version="1.0"?><ListBucketResult><IsTruncated>false</IsTruncated>
+    <Contents><Key>p/a.tar.gz</Key><ETag>"a"</ETag><Size>2</Size></Contents>
+    <Contents><Key>x</Key><ETag>"x"</ETag><Size>2</Size></Contents>
+    <Contents><Key>q/z.tar.gz</Key><ETag>"z"</ETag><Size>2</Size></Contents>
+    <CommonPrefixes><Prefix>p/b/</Prefix></CommonPrefixes>
+    <CommonPrefixes><Prefix>o</Prefix></CommonPrefixes></ListBucketResult>)");
+  auto store = MakeStore();
+  absl::StatusOr<ModelListPage> page = store->List("", 100, kNoDeadline);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_THAT(page->names, ElementsAre("a", "b"));
+}
+
 TEST_F(S3StoreTest, HungStoreEndsAtTheCallsDeadline) {
   bucket_.Hang(true);
   const auto start = std::chrono::steady_clock::now();
