@@ -312,6 +312,7 @@ TEST_F(S3StoreTest, DirectoryFormIsOneListingThenOneGetPerListedFile) {
 }
 
 TEST_F(S3StoreTest, ListingSkipsKeysOutsideThePrefix) {
+  server_.SetHandler(nullptr);  // a scripted listing no bucket would send
   server_.Respond(200, {}, R"(<?xml version="1.0"?><ListBucketResult><IsTruncated>false</IsTruncated>
     <Contents><Key>p/a.tar.gz</Key><ETag>"a"</ETag><Size>2</Size></Contents>
     <Contents><Key>x</Key><ETag>"x"</ETag><Size>2</Size></Contents>
