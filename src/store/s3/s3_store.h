@@ -78,7 +78,7 @@ class S3Store : public ModelStore {
     S3ObjectStream::Options parts;
     // A disk-cache hit whose entry the store last confirmed longer ago than
     // this queues a background check; 0: every hit does.
-    std::chrono::milliseconds revalidate_after{30000};
+    std::chrono::milliseconds revalidate_after{60000};
     std::chrono::milliseconds revalidate_timeout{2000};  // each check's deadline
     StoreMetrics* metrics = nullptr;                     // optional
   };
@@ -127,8 +127,8 @@ class S3Store : public ModelStore {
                                        const CallContext& call) const;
   absl::StatusOr<std::string> DownloadArchive(const Located& located, const std::filesystem::path& dir,
                                               const CallContext& call) const;
-  absl::Status StreamArchive(const Located& located, const std::filesystem::path& dir, const CallContext& call,
-                             bool& transfer_corrupt) const;
+  absl::Status StreamArchive(const Located& located, const std::filesystem::path& dir,
+                             const CallContext& call, bool& transfer_corrupt) const;
   absl::StatusOr<std::string> DownloadFiles(const Located& located, const std::filesystem::path& dir,
                                             const CallContext& call) const;
   absl::Status CheckHasConfig(const LocalArtifact& artifact, std::string_view name) const;

@@ -91,7 +91,8 @@ class S3StoreTest : public ::testing::Test {
     return *S3Store::Create(std::move(options));
   }
 
-  absl::StatusOr<std::unique_ptr<LocalArtifact>> Load(const S3Store& store, const CallContext& call = kNoDeadline) {
+  absl::StatusOr<std::unique_ptr<LocalArtifact>> Load(const S3Store& store,
+                                                      const CallContext& call = kNoDeadline) {
     absl::StatusOr<std::unique_ptr<ArtifactSource>> source = store.Locate("m", call);
     if (!source.ok()) return source.status();
     return (*source)->Fetch(call);
@@ -120,8 +121,8 @@ TEST_F(S3StoreTest, ColdLoadIsOneRoundOfHeadsAndOneGet) {
   EXPECT_EQ(ReadAll((*artifact)->dir() / "model.pt"), "weights");
   EXPECT_EQ((*artifact)->version(), s3_test::Md5Hex(archive));
   EXPECT_THAT(Calls(server_.requests()),
-              UnorderedElementsAre("HEAD /models/p/m.tar.zst", "HEAD /models/p/m.tar", "HEAD /models/p/m.tar.gz",
-                                   "GET /models/p/m.tar.gz"));
+              UnorderedElementsAre("HEAD /models/p/m.tar.zst", "HEAD /models/p/m.tar",
+                                   "HEAD /models/p/m.tar.gz", "GET /models/p/m.tar.gz"));
   EXPECT_TRUE(fs::is_empty(root_ / "cache" / "staging"));  // nothing staged: streamed into the unpacker
 }
 
@@ -257,8 +258,8 @@ TEST_F(S3StoreTest, EntriesFoundAtStartAreCheckedOnTheirFirstHit) {
   restarted->WaitForRevalidation();
   std::vector<std::string> after = Calls(server_.requests());
   after.erase(after.begin(), after.begin() + static_cast<std::ptrdiff_t>(before));
-  EXPECT_THAT(after,
-              UnorderedElementsAre("HEAD /models/p/m.tar.zst", "HEAD /models/p/m.tar", "HEAD /models/p/m.tar.gz"));
+  EXPECT_THAT(after, UnorderedElementsAre("HEAD /models/p/m.tar.zst", "HEAD /models/p/m.tar",
+                                          "HEAD /models/p/m.tar.gz"));
   EXPECT_FALSE(restarted->cache().Lookup("m")->stale);
 }
 
@@ -306,9 +307,10 @@ TEST_F(S3StoreTest, DirectoryFormIsOneListingThenOneGetPerListedFile) {
   ASSERT_TRUE(artifact.ok()) << artifact.status();
   EXPECT_EQ(ReadAll((*artifact)->dir() / "model.pt"), "weights");
   EXPECT_EQ((*artifact)->version(), (*source)->info().version);
-  EXPECT_THAT(Calls(server_.requests()),
-              UnorderedElementsAre("HEAD /models/p/m.tar.zst", "HEAD /models/p/m.tar", "HEAD /models/p/m.tar.gz",
-                                   "GET /models/", "GET /models/p/m/config.json", "GET /models/p/m/model.pt"));
+  EXPECT_THAT(
+      Calls(server_.requests()),
+      UnorderedElementsAre("HEAD /models/p/m.tar.zst", "HEAD /models/p/m.tar", "HEAD /models/p/m.tar.gz",
+                           "GET /models/", "GET /models/p/m/config.json", "GET /models/p/m/model.pt"));
 }
 
 TEST_F(S3StoreTest, ListingSkipsKeysOutsideThePrefix) {
