@@ -169,6 +169,23 @@ TEST_F(S3ObjectStreamTest, AMultipartEtagIsCheckedBySizeAndEtagOnly) {
   EXPECT_FALSE(stream->checksum_mismatch());
 }
 
+TEST_F(S3ObjectStreamTest, AnObjectOfAnotherSizeThanLocatedIsDataLoss) {
+  const std::string bytes = RandomBytes(100 * 1000);
+  bucket_.Put("m.tar", bytes);
+  // Located smaller and larger than the bucket holds, same ETag: in parts and
+  // as one plain GET.
+  for (const int64_t located : {int64_t{90 * 1000}, int64_t{120 * 1000}}) {
+    for (const int64_t part_size : {int64_t{30 * 1000}, int64_t{1} << 20}) {
+      S3Object object{"m.tar", located, s3_test::Md5Hex(bytes)};
+      auto stream = S3ObjectStream::Open(client_.get(), object, {part_size, 2}, kNoDeadline);
+      ASSERT_TRUE(stream.ok()) << stream.status();
+      absl::Status status = ReadAll(**stream).status();
+      if (status.ok()) status = (*stream)->Finish();
+      EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << located << " " << part_size << ": " << status;
+    }
+  }
+}
+
 TEST_F(S3ObjectStreamTest, AnObjectReplacedMidDownloadFailsTheStream) {
   const std::string bytes = RandomBytes(100 * 1000);
   auto stream = Open(bytes, 10 * 1000, 1);
