@@ -1,5 +1,9 @@
 #include "store/revalidator.h"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <exception>
 #include <utility>
 
@@ -37,6 +41,10 @@ void Revalidator::WaitIdle() {
 }
 
 void Revalidator::Run() {
+  // Checks are background work: they yield the CPU to the loads and requests
+  // they run beside (Linux nice values are per thread; the threads a check
+  // starts inherit it). Best effort: an error leaves the default priority.
+  (void)setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
   for (;;) {
     std::string name;
     {

@@ -8,7 +8,8 @@
 // time, in order, each with a CallContext of `timeout` from its start and a
 // cancellation that the destructor sets, so a store that hangs holds the
 // thread for at most `timeout` and never delays destruction by more than
-// the check's own reaction to cancellation.
+// the check's own reaction to cancellation. The thread runs at a lower CPU
+// priority (nice 10) than the loads and requests it runs beside.
 //
 // Thread-safe. The check runs on the revalidator's thread and must not call
 // back into the Revalidator's destructor.
