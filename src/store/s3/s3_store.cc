@@ -113,10 +113,16 @@ class S3Store::Source : public ArtifactSource {
 
 // A model located in the disk cache, without asking the store: Fetch serves
 // the cached copy, or, if it was evicted since, locates and downloads afresh.
+// When the entry is due for a freshness check (`revalidate`), the check is
+// queued once the source is released, i.e. after the load that used it: the
+// store's round trip never runs beside the load it would slow down.
 class S3Store::CachedSource : public ArtifactSource {
  public:
-  CachedSource(const S3Store* store, std::string_view name, const DiskCache::EntryInfo& cached)
-      : store_(store), info_{std::string(name), cached.bytes, cached.version} {}
+  CachedSource(const S3Store* store, std::string_view name, const DiskCache::EntryInfo& cached, bool revalidate)
+      : store_(store), info_{std::string(name), cached.bytes, cached.version}, revalidate_(revalidate) {}
+  ~CachedSource() override {
+    if (revalidate_) store_->revalidator_->Schedule(info_.name);
+  }
 
   const ArtifactInfo& info() const override { return info_; }
 
@@ -135,6 +141,7 @@ class S3Store::CachedSource : public ArtifactSource {
  private:
   const S3Store* const store_;
   const ArtifactInfo info_;
+  const bool revalidate_;
 };
 
 absl::StatusOr<std::unique_ptr<ArtifactSource>> S3Store::Locate(std::string_view name,
@@ -142,8 +149,7 @@ absl::StatusOr<std::unique_ptr<ArtifactSource>> S3Store::Locate(std::string_view
   RETURN_IF_ERROR(ValidateModelName(name));
   std::optional<DiskCache::EntryInfo> cached = options_.cache->Lookup(name);
   if (cached.has_value() && !cached->stale) {
-    MaybeRevalidate(name, *cached);
-    return std::make_unique<CachedSource>(this, name, *cached);
+    return std::make_unique<CachedSource>(this, name, *cached, RevalidationDue(*cached));
   }
   absl::StatusOr<Located> located = Find(name, call);
   if (located.ok()) return std::make_unique<Source>(this, *std::move(located));
@@ -170,12 +176,9 @@ void S3Store::SetVersionListener(VersionListener listener) {
   listener_ = std::move(listener);
 }
 
-void S3Store::MaybeRevalidate(std::string_view name, const DiskCache::EntryInfo& cached) const {
+bool S3Store::RevalidationDue(const DiskCache::EntryInfo& cached) const {
   const auto since = std::chrono::steady_clock::now() - cached.validated_at;
-  if (cached.validated_at != std::chrono::steady_clock::time_point::min() && since < options_.revalidate_after) {
-    return;
-  }
-  revalidator_->Schedule(name);
+  return cached.validated_at == std::chrono::steady_clock::time_point::min() || since >= options_.revalidate_after;
 }
 
 void S3Store::Revalidate(const std::string& name, const CallContext& call) const {

@@ -12,7 +12,8 @@
 //   there, with no request to the store: its Fetch serves the cached copy at
 //   once. When the entry was last confirmed by the store more than
 //   `revalidate_after` ago, the hit also queues a background check
-//   (Revalidator): the store is asked which version it holds (within
+//   (Revalidator) once its source is released, after the load that used it:
+//   the store is asked which version it holds (within
 //   `revalidate_timeout`), and a different one marks the entry stale and is
 //   passed to the version listener, which reloads the model. A store that is
 //   down or hangs only fails that check; hits never wait for it.
@@ -134,7 +135,8 @@ class S3Store : public ModelStore {
   absl::Status CheckHasConfig(const LocalArtifact& artifact, std::string_view name) const;
   absl::Status RefreshIndex(const CallContext& call) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(index_mu_);
   // Background freshness (s3_store.cc).
-  void MaybeRevalidate(std::string_view name, const DiskCache::EntryInfo& cached) const;
+  // True when the store last confirmed `cached` longer than revalidate_after ago.
+  bool RevalidationDue(const DiskCache::EntryInfo& cached) const;
   void Revalidate(const std::string& name, const CallContext& call) const;
 
   Options options_;
