@@ -19,14 +19,14 @@ loopback behind the project's TCP fault proxy, each round measures:
                directory), after the primer: one invoke
   -> cold ratio = S3 cold / (curl GET + local cold)
 
-  disk hit     in the S3 process (--revalidate-after 2), after the cold load:
-               DELETE the model from memory, invoke again (loaded from the disk
-               cache), three times: at once (the version was confirmed < 2 s
-               ago: no request to the store), then after 2 s with the store
-               healthy (the hit starts a background check, which runs beside
-               the load), then after 2 s more with the fault proxy
-               black-holing the store (the check hangs in the background)
-  local reload in the local process: DELETE, invoke again
+  disk hit     in the S3 process (--revalidate-after 4), after the cold load:
+               DELETE the model from memory, wait 2.2 s, invoke again (loaded
+               from the disk cache), three times: within --revalidate-after of
+               the cold load (no request to the store), then past it with the
+               store healthy (the hit queues a background check after its
+               load), then past it again with the fault proxy black-holing
+               the store (the check hangs in the background)
+  local reload in the local process: DELETE, wait 2.2 s, invoke again
   -> hit ratio = disk hit / local reload
 
 Every process is fresh per round; times are client wall time on loopback.
@@ -59,7 +59,10 @@ from fault_proxy import FaultProxy  # noqa: E402
 
 FORMS = ("tar.gz", "tar", "tar.zst", "dir")
 TEXT = {"text": "my card was charged twice"}
-REVALIDATE_S = 2
+# Every timed reload or hit comes PAUSE_S after the previous request, so an
+# idle gap (cold CPU caches, sleeping workers) is the same for all of them.
+PAUSE_S = 2.2
+REVALIDATE_S = 4
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 
@@ -123,6 +126,7 @@ def local_round(store):
         timed_invoke(server, "primer")
         cold = timed_invoke(server, "m")
         unload(server, "m")
+        time.sleep(PAUSE_S)
         reload = timed_invoke(server, "m")
     return cold, reload
 
@@ -137,15 +141,20 @@ def s3_round(proxy, prefix, cache, hits):
         timed_invoke(server, "primer")
         out["cold"] = timed_invoke(server, "m")
         if hits:
+            # Confirmed by the cold load at t0: the first hit (t0 + 2.2 s) is
+            # within --revalidate-after, the second (t0 + 4.4 s) is not and
+            # checks (confirming again at t1), the third (t1 + 4.4 s) checks
+            # against the black hole.
             unload(server, "m")
+            time.sleep(PAUSE_S)
             out["hit_fresh"] = timed_invoke(server, "m")
-            time.sleep(REVALIDATE_S + 0.2)
             unload(server, "m")
+            time.sleep(PAUSE_S)
             out["hit"] = timed_invoke(server, "m")
-            time.sleep(REVALIDATE_S + 0.2)
+            unload(server, "m")
+            time.sleep(2 * PAUSE_S)
             proxy.set_fault("blackhole")
             try:
-                unload(server, "m")
                 out["hit_down"] = timed_invoke(server, "m")
             finally:
                 proxy.set_fault("pass")
