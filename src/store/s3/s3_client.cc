@@ -372,8 +372,12 @@ absl::StatusOr<S3Client::Response> S3Client::Perform(Request& request) const {
     absl::StatusOr<Response> response = PerformOnce(request);
     Verdict verdict;
     if (!response.ok()) {
-      // Aborted by the progress callback, or a timeout cut to the deadline.
-      if (call.Stopped()) return Stopped(request, attempt, response.status());
+      // Aborted by the progress callback, or a timeout cut to the deadline
+      // (curl's timers may fire a few ms before it: no retry in that slack).
+      constexpr std::chrono::milliseconds kTimerSlack{10};
+      if (call.Stopped() || (!call.deadline.is_never() && call.deadline.Remaining() <= kTimerSlack)) {
+        return Stopped(request, attempt, response.status());
+      }
       if (absl::IsResourceExhausted(response.status())) {
         verdict = {absl::UnavailableError(absl::StrCat(
                        "download of ", what, " stalled or too slow: ", response.status().message())),

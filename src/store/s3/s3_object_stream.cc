@@ -43,11 +43,13 @@ absl::StatusOr<std::unique_ptr<S3ObjectStream>> S3ObjectStream::Open(const S3Cli
                                                                      const Options& options,
                                                                      const CallContext& call) {
   std::unique_ptr<S3ObjectStream> stream(new S3ObjectStream(client, std::move(object), options, call));
-  const size_t threads = std::min(static_cast<size_t>(stream->options_.parallel_parts), stream->parts_.size());
+  const size_t threads =
+      std::min(static_cast<size_t>(stream->options_.parallel_parts), stream->parts_.size());
   try {
     for (size_t i = 0; i < threads; ++i) stream->threads_.emplace_back([s = stream.get()] { s->Work(); });
   } catch (const std::system_error& e) {
-    return absl::InternalError(absl::StrCat("cannot start a download thread: ", e.what()));  // joins the others
+    return absl::InternalError(
+        absl::StrCat("cannot start a download thread: ", e.what()));  // joins the others
   }
   return stream;
 }

@@ -58,7 +58,8 @@ class S3ObjectStream : public ByteStream {
   // Starts fetching `object` (key, size and ETag as located). REQUIRES:
   // `client` outlives the stream. Internal when no thread can be started.
   static absl::StatusOr<std::unique_ptr<S3ObjectStream>> Open(const S3Client* client, S3Object object,
-                                                              const Options& options, const CallContext& call);
+                                                              const Options& options,
+                                                              const CallContext& call);
   ~S3ObjectStream() override;
   S3ObjectStream(const S3ObjectStream&) = delete;
   S3ObjectStream& operator=(const S3ObjectStream&) = delete;

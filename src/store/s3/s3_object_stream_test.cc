@@ -55,7 +55,8 @@ class S3ObjectStreamTest : public ::testing::Test {
   std::unique_ptr<S3ObjectStream> Open(const std::string& bytes, int64_t part_size, int parallel,
                                        const std::string& etag = "", const CallContext& call = kNoDeadline) {
     bucket_.Put("m.tar", bytes, etag);
-    S3Object object{"m.tar", static_cast<int64_t>(bytes.size()), etag.empty() ? s3_test::Md5Hex(bytes) : etag};
+    S3Object object{"m.tar", static_cast<int64_t>(bytes.size()),
+                    etag.empty() ? s3_test::Md5Hex(bytes) : etag};
     auto stream = S3ObjectStream::Open(client_.get(), object, {part_size, parallel}, call);
     EXPECT_TRUE(stream.ok()) << stream.status();
     return *std::move(stream);
@@ -234,7 +235,8 @@ TEST_F(S3ObjectStreamTest, TheDeadlineEndsAStalledDownload) {
     if (r.method == "GET") return Fault{.kind = Fault::kStall, .bytes = 10};
     return std::nullopt;
   });
-  auto stream = Open(RandomBytes(5000), 1 << 20, 1, "", CallContext::WithTimeout(std::chrono::milliseconds(300)));
+  auto stream =
+      Open(RandomBytes(5000), 1 << 20, 1, "", CallContext::WithTimeout(std::chrono::milliseconds(300)));
   absl::Status status = ReadAll(*stream).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
 }

@@ -33,8 +33,8 @@ absl::Status S3Client::RangeRead::Check(const std::map<std::string, std::string>
   };
   const std::string etag = s3_internal::StripQuotes(header("etag"));
   if (!etag_.empty() && etag != etag_) {
-    return absl::FailedPreconditionError(absl::StrCat(what_, " changed while it was downloaded (ETag ", etag,
-                                                      ", expected ", etag_, ")"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(what_, " changed while it was downloaded (ETag ", etag, ", expected ", etag_, ")"));
   }
   const int64_t start = offset_ + delivered_;
   if (status == 200) {  // the whole object: read on from `start`

@@ -65,12 +65,12 @@ TEST_F(S3RangeReadTest, AsksForTheRangeOfTheVersionItWants) {
 
 TEST_F(S3RangeReadTest, ATransferCutMidwayResumesFromTheFirstMissingByte) {
   // The head and 7 of 20 body bytes, then the connection closes.
-  const size_t head = s3_test::ResponseText(206,
-                                           {{"ETag", "\"v1\""},
-                                            {"Content-Range", absl::StrCat("bytes 4-23/", kObject.size())}},
-                                           kObject.substr(4, 20))
-                          .size() -
-                      20;
+  const size_t head =
+      s3_test::ResponseText(
+          206, {{"ETag", "\"v1\""}, {"Content-Range", absl::StrCat("bytes 4-23/", kObject.size())}},
+          kObject.substr(4, 20))
+          .size() -
+      20;
   Respond206(4, 23, "v1", {.at_once = head + 7, .close_after_at_once = true});
   Respond206(11, 23);
   auto object = Read(4, 20);
@@ -82,7 +82,8 @@ TEST_F(S3RangeReadTest, ATransferCutMidwayResumesFromTheFirstMissingByte) {
 
 TEST_F(S3RangeReadTest, TheWholeObjectIsAPlainGetAndResumesWithARange) {
   const size_t head = s3_test::ResponseText(200, {{"ETag", "\"v1\""}}, kObject).size() - kObject.size();
-  server_.Respond(200, {{"ETag", "\"v1\""}}, kObject, true, {.at_once = head + 30, .close_after_at_once = true});
+  server_.Respond(200, {{"ETag", "\"v1\""}}, kObject, true,
+                  {.at_once = head + 30, .close_after_at_once = true});
   Respond206(30, 35);
   auto object = Read(0, -1);
   ASSERT_TRUE(object.ok()) << object.status();

@@ -42,7 +42,8 @@ absl::StatusOr<std::string> S3Store::Download(const Located& located, const fs::
       located.archive ? DownloadArchive(located, dir, call) : DownloadFiles(located, dir, call);
   // An archive's download and unpack overlap: the time is both.
   const double seconds = SecondsSince(start);
-  if (version.ok() && options_.metrics != nullptr) options_.metrics->ObserveDownload(seconds, located.info.bytes);
+  if (version.ok() && options_.metrics != nullptr)
+    options_.metrics->ObserveDownload(seconds, located.info.bytes);
   if (version.ok()) {
     spdlog::info("downloaded model {} ({} bytes) from {} in {:.0f} ms", located.info.name, located.info.bytes,
                  Describe(), seconds * 1e3);

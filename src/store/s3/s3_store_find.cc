@@ -48,7 +48,8 @@ HeadResults HeadEveryForm(const S3Client& client, const std::string& stem, const
     }
   }
   results[0] = head(0);
-  for (size_t i = 1; i < kArchiveFormats.size(); ++i) results[i] = others[i].valid() ? others[i].get() : head(i);
+  for (size_t i = 1; i < kArchiveFormats.size(); ++i)
+    results[i] = others[i].valid() ? others[i].get() : head(i);
   return results;
 }
 
@@ -86,8 +87,9 @@ absl::StatusOr<S3Store::Located> S3Store::Find(std::string_view name, const Call
   if (located.files.empty()) {
     if (options_.metrics != nullptr) options_.metrics->CountStoreError("not_found");
     options_.cache->NoteStoreVersion(name, "");
-    return absl::NotFoundError(absl::StrCat("model '", View(name), "' not found in store ", Describe(), " (no ",
-                                            stem, ".tar.zst, .tar, .tar.gz and no ", dir_prefix, ")"));
+    return absl::NotFoundError(absl::StrCat("model '", View(name), "' not found in store ", Describe(),
+                                            " (no ", stem, ".tar.zst, .tar, .tar.gz and no ", dir_prefix,
+                                            ")"));
   }
   located.archive = false;
   std::string listing;

@@ -89,7 +89,8 @@ class FakeBucket {
     if (request.path == "/models/" || request.path == "/models") return List(request);
     auto it = objects_.find(Key(request));
     if (it == objects_.end()) {
-      return Reply{ResponseText(404, {}, "<Error><Code>NoSuchKey</Code></Error>", request.method != "HEAD"), {}};
+      return Reply{ResponseText(404, {}, "<Error><Code>NoSuchKey</Code></Error>", request.method != "HEAD"),
+                   {}};
     }
     const Object& object = it->second;
     std::map<std::string, std::string> headers{{"ETag", absl::StrCat("\"", object.etag, "\"")}};
@@ -111,7 +112,8 @@ class FakeBucket {
     Reply reply{ResponseText(code, headers, body), {}};
     const size_t head_size = reply.text.size() - body.size();
     if (fault.kind == Fault::kCorrupt) reply.text[head_size + fault.offset] ^= 0x5a;
-    if (fault.kind == Fault::kCutAfter) reply.pace = Pace{.at_once = head_size + fault.bytes, .close_after_at_once = true};
+    if (fault.kind == Fault::kCutAfter)
+      reply.pace = Pace{.at_once = head_size + fault.bytes, .close_after_at_once = true};
     if (fault.kind == Fault::kStall) reply.pace = Pace{.at_once = head_size + fault.bytes};
     return reply;
   }
@@ -137,7 +139,8 @@ class FakeBucket {
       absl::StrAppend(&xml, "<Contents><Key>", key, "</Key><ETag>\"", object.etag, "\"</ETag><Size>",
                       object.bytes.size(), "</Size></Contents>");
     }
-    for (const std::string& group : common) absl::StrAppend(&xml, "<CommonPrefixes><Prefix>", group, "</Prefix></CommonPrefixes>");
+    for (const std::string& group : common)
+      absl::StrAppend(&xml, "<CommonPrefixes><Prefix>", group, "</Prefix></CommonPrefixes>");
     absl::StrAppend(&xml, "</ListBucketResult>");
     return Reply{ResponseText(200, {}, xml), {}};
   }
