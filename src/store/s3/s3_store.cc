@@ -177,8 +177,8 @@ void S3Store::SetVersionListener(VersionListener listener) {
 }
 
 bool S3Store::RevalidationDue(const DiskCache::EntryInfo& cached) const {
-  const auto since = std::chrono::steady_clock::now() - cached.validated_at;
-  return cached.validated_at == std::chrono::steady_clock::time_point::min() || since >= options_.revalidate_after;
+  if (cached.validated_at == std::chrono::steady_clock::time_point::min()) return true;  // never confirmed
+  return std::chrono::steady_clock::now() - cached.validated_at >= options_.revalidate_after;
 }
 
 void S3Store::Revalidate(const std::string& name, const CallContext& call) const {
