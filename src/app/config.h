@@ -34,6 +34,7 @@ struct Config {
   std::string eviction_policy = std::string(kDefaultEvictionPolicy);
   int failure_backoff_ms = 1000;
   bool per_model_metrics = false;
+  bool torchscript_freeze = false;  // freeze and optimise TorchScript modules at load (issue 15)
   std::string log_level = "info";
   // Warm restarts (issue 5): where the loaded-model set is saved, and how often.
   std::string state_dir;

@@ -33,9 +33,9 @@ namespace modelmux {
 namespace {
 
 // Every backend this binary serves, chosen per model by config.json "backend".
-std::vector<std::unique_ptr<Backend>> MakeBackends(Metrics& metrics) {
+std::vector<std::unique_ptr<Backend>> MakeBackends(const Config& config, Metrics& metrics) {
   std::vector<std::unique_ptr<Backend>> backends;
-  backends.push_back(NewTorchScriptBackend());
+  backends.push_back(NewTorchScriptBackend({.freeze = config.torchscript_freeze}));
   backends.push_back(NewFastTextBackend());
   backends.push_back(NewXGBoostBackend());
   for (const auto& backend : backends) metrics.DeclareBackend(backend->name());
@@ -46,7 +46,7 @@ absl::StatusOr<std::unique_ptr<InferenceServer>> MakeServer(const Config& config
                                                             StoreMetrics* store_metrics) {
   InferenceServer::Options options;
   ASSIGN_OR_RETURN(options.store, MakeModelStore(config, store_metrics));
-  options.backends = MakeBackends(*metrics);
+  options.backends = MakeBackends(config, *metrics);
   options.metrics = metrics;
   options.memory_budget_bytes = config.memory_budget_bytes;
   ASSIGN_OR_RETURN(options.policy, NewEvictionPolicy(config.eviction_policy));

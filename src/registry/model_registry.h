@@ -198,6 +198,11 @@ class ModelRegistry {
   // The timer's callback: abandons the attempt if it is still running.
   void OnLoadTimeout(const std::shared_ptr<LoadAttempt>& attempt);
   absl::Status LoadTimeoutError(std::string_view name) const;
+  // An attempt's error as its waiters hear it: a deadline or cancellation
+  // error that came back after the attempt's deadline (the store's own
+  // timeout cut to it, racing the timer) is the load timeout, with the
+  // store's words kept.
+  absl::Status AttemptError(std::string_view name, const CallContext& call, const absl::Status& error) const;
 
   // Load path (model_registry_load.cc).
   void StartLoadLocked(Slot* slot, AfterUnlock& after) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

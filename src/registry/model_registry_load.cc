@@ -59,7 +59,7 @@ void ModelRegistry::RunLoad(const std::shared_ptr<LoadAttempt>& attempt) {
   absl::StatusOr<int64_t> estimate =
       plan.ok() ? registry_internal::EstimateOf(**plan, name) : absl::StatusOr<int64_t>(plan.status());
   if (!estimate.ok()) {
-    FailLoad(*attempt, estimate.status(), after);
+    FailLoad(*attempt, AttemptError(name, *call, estimate.status()), after);
     return;
   }
   if (!Reserve(*attempt, *estimate, after)) return;
@@ -71,7 +71,7 @@ void ModelRegistry::RunLoad(const std::shared_ptr<LoadAttempt>& attempt) {
   if (copy.ok()) {
     CompleteLoad(*attempt, std::move(copy->model), copy->measured, std::move(copy->version), seconds, after);
   } else {
-    FailLoad(*attempt, copy.status(), after);
+    FailLoad(*attempt, AttemptError(name, *call, copy.status()), after);
   }
 }
 
@@ -116,7 +116,8 @@ void ModelRegistry::CompleteLoad(LoadAttempt& attempt, std::unique_ptr<Model> mo
     if (attempt.abandoned) {
       after.Add([name, seconds, doomed = std::move(model)]() mutable {
         doomed.reset();
-        spdlog::info("abandoned load of model {} finished after {:.1f} s; its copy was discarded", name, seconds);
+        spdlog::info("abandoned load of model {} finished after {:.1f} s; its copy was discarded", name,
+                     seconds);
       });
       return;
     }

@@ -97,7 +97,7 @@ void ModelRegistry::RunReload(const std::shared_ptr<LoadAttempt>& attempt, const
     }
     FinishAttemptLocked(*attempt);
     slot = attempt->slot;
-    status = copy.status();
+    status = AttemptError(name, *call, copy.status());
     if (status.ok()) {
       status = InstallReloadLocked(slot, model, attempt->reserved, copy->measured, std::move(copy->version),
                                    seconds, after);
@@ -169,7 +169,8 @@ void ModelRegistry::AbandonReloadLocked(LoadAttempt& attempt, const absl::Status
   after.Add([name = attempt.name, reason = error.ToString(), observer = options_.observer,
              message = std::string(error.message())] {
     spdlog::warn("reload of model {} abandoned; the loaded copy keeps serving: {}", name, reason);
-    if (observer != nullptr) observer->OnLoadFailed(name, "reload abandoned, the loaded copy keeps serving: " + message);
+    if (observer != nullptr)
+      observer->OnLoadFailed(name, "reload abandoned, the loaded copy keeps serving: " + message);
   });
   // The job's handle on the old copy: the job will not release it now.
   if (ReleaseHandleLocked(slot, attempt.old_model, after)) after.Add([this, slot] { ScheduleUnload(slot); });

@@ -12,16 +12,33 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "registry/model_registry.h"
 #include "registry/model_slot.h"
 
 namespace modelmux {
 
+namespace {
+
+std::string TookLonger(std::string_view name, std::chrono::milliseconds timeout) {
+  return absl::StrFormat("loading model '%s' took longer than the load timeout (%g s)", name,
+                         std::chrono::duration<double>(timeout).count());
+}
+
+}  // namespace
+
 absl::Status ModelRegistry::LoadTimeoutError(std::string_view name) const {
-  const double seconds = std::chrono::duration<double>(options_.load_timeout).count();
-  return absl::DeadlineExceededError(absl::StrFormat(
-      "loading model '%s' took longer than the load timeout (%g s) and was abandoned", name, seconds));
+  return absl::DeadlineExceededError(
+      absl::StrCat(TookLonger(name, options_.load_timeout), " and was abandoned"));
+}
+
+absl::Status ModelRegistry::AttemptError(std::string_view name, const CallContext& call,
+                                         const absl::Status& error) const {
+  const bool stopped = absl::IsDeadlineExceeded(error) || absl::IsCancelled(error);
+  if (!stopped || call.deadline.is_never() || !call.deadline.Expired()) return error;
+  return absl::DeadlineExceededError(
+      absl::StrCat(TookLonger(name, options_.load_timeout), ": ", error.message()));
 }
 
 std::optional<CallContext> ModelRegistry::BeginAttempt(const std::shared_ptr<LoadAttempt>& attempt) {

@@ -5,6 +5,7 @@
 //
 // These tests use real time for the timeout (a few hundred milliseconds) and
 // the manual clock for the back-off.
+#include <future>
 #include <thread>
 
 #include "registry/registry_test_fixture.h"
@@ -66,6 +67,29 @@ TEST_F(ModelRegistryTimeoutTest, StuckLoadIsAbandonedAndItsWaitersAnswered) {
   clock_.Advance(kBackoff * 2);
   EXPECT_TRUE(AcquireSync(*registry_, "m").ok());
   EXPECT_EQ(registry_->used_bytes(), 200);
+}
+
+// The store's own timeout is cut to the load's deadline, so it can come back
+// with its error before the timer fires: that is still the load timeout, and
+// the store's words say where it stopped.
+TEST_F(ModelRegistryTimeoutTest, StoreTimingOutAtTheDeadlineBeforeTheTimerIsTheLoadTimeout) {
+  store_.Add("m", 100);
+  store_.Block("m", /*interruptible=*/true);
+  DeadlineTimer timer;
+  // Holds the timer's one thread, so the store's error comes back first.
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  timer.Schedule(DeadlineTimer::Clock::now(), [released] { released.wait(); });
+  MakeRegistry(1000, nullptr, kLoadTimeout, &timer);
+  absl::StatusOr<ModelHandle> handle = AcquireSync(*registry_, "m");
+  release.set_value();
+  EXPECT_EQ(handle.status().code(), absl::StatusCode::kDeadlineExceeded) << handle.status();
+  EXPECT_THAT(handle.status().message(), HasSubstr("longer than the load timeout (0.2 s)"));
+  EXPECT_THAT(handle.status().message(), HasSubstr("downloading"));
+  EXPECT_EQ(StateOf("m"), ModelState::kFailed);
+  EXPECT_EQ(pool_.stuck_threads(), 0);  // the job came back: nothing abandoned
+  pool_.Shutdown();                     // the job may still be finishing: stop it, then the registry,
+  registry_.reset();                    // then (leaving scope) the timer they use
 }
 
 TEST_F(ModelRegistryTimeoutTest, AbandonedLoadReturningAfterItsSlotWasForgottenLeavesItAlone) {

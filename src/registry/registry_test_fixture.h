@@ -29,8 +29,10 @@ class ModelRegistryTest : public ::testing::Test {
   static constexpr std::chrono::milliseconds kBackoff{1000};
 
   void MakeRegistry(int64_t budget, LoadPool* pool = nullptr,
-                    std::chrono::milliseconds load_timeout = std::chrono::milliseconds(0)) {
+                    std::chrono::milliseconds load_timeout = std::chrono::milliseconds(0),
+                    DeadlineTimer* timer = nullptr) {
     ModelRegistry::Options options;
+    options.deadline_timer = timer;
     options.memory_budget_bytes = budget;
     options.planner = store_.planner();
     options.load_timeout = load_timeout;

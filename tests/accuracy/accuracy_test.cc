@@ -161,6 +161,48 @@ TEST(AccuracyTest, EveryBackendScoresItsHeldOutExamples) {
   }
 }
 
+// --torchscript-freeze (issue 15): every demo TorchScript model, frozen and
+// optimised at load, gives the probabilities the module gives.
+TEST(AccuracyTest, FrozenTorchScriptModelsGiveTheSameProbabilities) {
+  const char* store_env = std::getenv("MODELMUX_ACCURACY_STORE");
+  ASSERT_NE(store_env, nullptr) << "set MODELMUX_ACCURACY_STORE to a store made by modelmux-make-store";
+  const fs::path store(store_env);
+  const nlohmann::json summary = nlohmann::json::parse(ReadFile(store / "_heldout" / "summary.json"));
+  std::unique_ptr<Backend> plain = NewTorchScriptBackend();
+  std::unique_ptr<Backend> frozen = NewTorchScriptBackend({.freeze = true});
+  int compared = 0;
+  for (const auto& tenant : summary["tenants"]) {
+    if (tenant.value("backend", "torchscript") != "torchscript") continue;
+    const std::string name = tenant["name"];
+    auto want_model = LoadTenant(*plain, store / name);
+    auto got_model = LoadTenant(*frozen, store / name);
+    ASSERT_TRUE(want_model.ok() && got_model.ok()) << name;
+    std::vector<std::string> texts;
+    for (const auto& t : Heldout(store, name)) texts.push_back(t["text"]);
+    const std::vector<std::string_view> views(texts.begin(), texts.end());
+    auto want = (*want_model)->Classify(views, 3);
+    auto got = (*got_model)->Classify(views, 3);
+    ASSERT_TRUE(want.ok() && got.ok()) << name;
+    ASSERT_EQ(got->size(), want->size()) << name;
+    for (size_t i = 0; i < want->size(); ++i) {
+      ASSERT_EQ((*got)[i].size(), (*want)[i].size()) << name << " ticket " << i;
+      std::map<std::string_view, float> want_scores;
+      for (const LabelScore& s : (*want)[i]) want_scores[s.label] = s.score;
+      for (size_t j = 0; j < (*want)[i].size(); ++j) {
+        // The same ranking and probabilities; a label may differ only where
+        // two labels tie (then its score is the one at that rank).
+        EXPECT_NEAR((*got)[i][j].score, (*want)[i][j].score, 1e-6) << name << " ticket " << i;
+        auto it = want_scores.find((*got)[i][j].label);
+        if (it != want_scores.end()) {
+          EXPECT_NEAR((*got)[i][j].score, it->second, 1e-6) << name << " ticket " << i;
+        }
+      }
+    }
+    ++compared;
+  }
+  EXPECT_GE(compared, 1);
+}
+
 }  // namespace
 }  // namespace modelmux
 

@@ -128,6 +128,15 @@ class S3rver:
     def gets(self, key):
         return len(self.requests("GET", key))
 
+    def wait_gets(self, key, n, timeout=10):
+        """gets(key) once it reaches n, or after `timeout` s: s3rver's log
+        reaches us from its stdout some time after it answered (a GET cut off
+        mid-body is logged only when s3rver sees the connection close)."""
+        deadline = time.monotonic() + timeout
+        while self.gets(key) < n and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.gets(key)
+
     # -- objects
 
     def put(self, key, data):

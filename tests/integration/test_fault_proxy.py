@@ -404,13 +404,18 @@ class ThroughS3rverTest(unittest.TestCase):
             proxy.set_fault("reset", after_bytes=100_000)
             with self.assertRaises(ConnectionResetError):
                 s3_harness.signed_request(proxy.endpoint, "GET", path, b"")
-            gets = s3.gets("faults/object.bin")
+            # s3rver's log reaches us from its stdout, after the answer: wait for
+            # the two GETs so far (the reset one is logged when s3rver sees the
+            # connection close).
+            self.assertEqual(s3.wait_gets("faults/object.bin", 2), 2)
             proxy.set_fault("http_error", status=503)
             status, body = s3_harness.signed_request(proxy.endpoint, "GET", path, b"")
             self.assertEqual((status, ET.fromstring(body).findtext("Code")), (503, "SlowDown"))
-            self.assertEqual(s3.gets("faults/object.bin"), gets)
             proxy.set_fault("pass")
             self.assertEqual(s3_harness.signed_request(proxy.endpoint, "GET", path, b""), (200, data))
+            # The log is in order: once the last GET is there, a 503 that had
+            # reached s3rver would be there too. It did not.
+            self.assertEqual(s3.wait_gets("faults/object.bin", 3), 3)
 
 
 if __name__ == "__main__":

@@ -83,7 +83,7 @@ class S3StoreTest(S3TestCase):
             self.assertEqual(s.invoke(b, harness.ticket_text(b)), answers[b])
             self.assertNotEqual(s.index()[a]["state"], "READY")  # evicted from memory
             self.assertEqual(s.invoke(a, harness.ticket_text(a)), answers[a])
-            self.assertEqual(self.s3.gets(f"evict/{a}.tar.gz"), 1)
+            self.assertEqual(self.s3.wait_gets(f"evict/{a}.tar.gz", 1), 1)
             self.assertGreaterEqual(metric(s.metrics(), "modelmux_disk_cache_hits_total"), 1)
             self.assertGreaterEqual(metric(s.metrics(), "modelmux_evictions_total"), 1)
         self.assertEqual(cache_entries(cache), sorted([a, b]))
@@ -92,7 +92,7 @@ class S3StoreTest(S3TestCase):
             self.assertEqual(s.invoke(b, harness.ticket_text(b)), answers[b])
             self.assertEqual(metric(s.metrics(), "modelmux_disk_cache_hits_total"), 1)
             self.assertEqual(metric(s.metrics(), "modelmux_disk_cache_misses_total"), 0)
-        self.assertEqual(self.s3.gets(f"evict/{b}.tar.gz"), 1)
+        self.assertEqual(self.s3.wait_gets(f"evict/{b}.tar.gz", 1), 1)
 
     def test_disk_budget_holds_under_churn_and_evicts_the_oldest(self):
         churn = harness.tenants()[:5]
@@ -181,13 +181,13 @@ class S3StoreTest(S3TestCase):
                              cache, endpoint=proxy.endpoint) as s:
                 proxy.fail_next(f"faulty/{good}.tar.gz", "truncate")
                 s.invoke(good, harness.ticket_text(good))
-                self.assertEqual(self.s3.gets(f"faulty/{good}.tar.gz"), 2)  # the truncated one, then a whole one
+                self.assertEqual(self.s3.wait_gets(f"faulty/{good}.tar.gz", 2), 2)  # the truncated one, then a whole one
 
                 proxy.fail_next(f"faulty/{bad}.tar.gz", "corrupt", times=3)  # every attempt
                 status, _, body = s.request("POST", f"/models/{bad}/invoke", {"text": "hello"})
                 self.assertTrue(500 <= status < 600, f"{status} {body!r}")
                 assert_error_json(self, body, "corrupt", f"s3://models/faulty/{bad}.tar.gz")
-                self.assertEqual(self.s3.gets(f"faulty/{bad}.tar.gz"), 3)
+                self.assertEqual(self.s3.wait_gets(f"faulty/{bad}.tar.gz", 3), 3)
                 self.assertEqual(cache_entries(cache), [good])  # nothing of the corrupt one kept
                 errors = harness.metric_samples(s.metrics(), "modelmux_store_errors_total")
                 self.assertIn(('{kind="corrupt"}', 3.0), errors)
@@ -211,7 +211,7 @@ class S3StoreTest(S3TestCase):
                              endpoint=proxy.endpoint) as s:
                 proxy.fail_next(f"stall/{t}.tar.gz", "stall")
                 self.assertEqual(s.invoke(t, harness.ticket_text(t)), answers[t])
-                self.assertEqual(self.s3.gets(f"stall/{t}.tar.gz"), 2)  # the stalled one, then a whole one
+                self.assertEqual(self.s3.wait_gets(f"stall/{t}.tar.gz", 2), 2)  # the stalled one, then a whole one
                 errors = harness.metric_samples(s.metrics(), "modelmux_store_errors_total")
                 self.assertIn(('{kind="slow"}', 1.0), errors)
                 self.assertEqual(cache_entries(cache), [t])

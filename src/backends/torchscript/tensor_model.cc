@@ -160,7 +160,7 @@ absl::StatusOr<Classifications> TensorModel::Classify(const std::vector<std::str
   return absl::FailedPreconditionError("this model is a tensor model: send tensors, not texts");
 }
 
-absl::StatusOr<std::vector<Tensor>> TensorModel::Infer(const std::vector<Tensor>& inputs) const {
+absl::StatusOr<std::vector<at::Tensor>> TensorModel::RunTorch(const std::vector<Tensor>& inputs) const {
   ASSIGN_OR_RETURN(std::vector<const Tensor*> ordered, OrderInputs(inputs, config_.inputs));
   std::vector<c10::IValue> args;
   args.reserve(ordered.size());
@@ -174,6 +174,11 @@ absl::StatusOr<std::vector<Tensor>> TensorModel::Infer(const std::vector<Tensor>
     return absl::InternalError(absl::StrCat("model returned ", outs.size(), " tensors, config.json declares ",
                                             config_.outputs.size(), " outputs"));
   }
+  return outs;
+}
+
+absl::StatusOr<std::vector<Tensor>> TensorModel::Infer(const std::vector<Tensor>& inputs) const {
+  ASSIGN_OR_RETURN(std::vector<at::Tensor> outs, RunTorch(inputs));
   std::vector<Tensor> result;
   for (size_t i = 0; i < outs.size(); ++i) {
     try {
@@ -187,7 +192,7 @@ absl::StatusOr<std::vector<Tensor>> TensorModel::Infer(const std::vector<Tensor>
   return result;
 }
 
-absl::Status TensorModel::WarmUp() const {
+absl::StatusOr<std::vector<at::Tensor>> TensorModel::WarmUp() const {
   std::vector<Tensor> zeros;
   for (const TensorSpec& spec : config_.inputs) {
     Tensor t;
@@ -212,7 +217,16 @@ absl::Status TensorModel::WarmUp() const {
     }
     zeros.push_back(std::move(t));
   }
-  return Infer(zeros).status();
+  ASSIGN_OR_RETURN(std::vector<at::Tensor> outs, RunTorch(zeros));
+  for (size_t i = 0; i < outs.size(); ++i) {
+    try {
+      RETURN_IF_ERROR(FromTorch(outs[i], config_.outputs[i]).status());
+    } catch (const std::exception& e) {
+      return absl::InternalError(absl::StrCat("cannot convert model output '", config_.outputs[i].name,
+                                              "': ", TorchErrorMessage(e)));
+    }
+  }
+  return outs;
 }
 
 }  // namespace modelmux

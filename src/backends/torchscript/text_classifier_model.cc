@@ -102,7 +102,7 @@ absl::StatusOr<std::vector<Tensor>> TextClassifierModel::Infer(const std::vector
 
 // Feeds the highest vocabulary id, so an embedding smaller than vocab.txt
 // fails here rather than on the first user text that happens to use it.
-absl::Status TextClassifierModel::WarmUp() const {
+absl::StatusOr<std::vector<at::Tensor>> TextClassifierModel::WarmUp() const {
   std::vector<int64_t> ids = {Tokenizer::kUnknownId, tokenizer_.vocab_size() - 1};
   std::vector<int64_t> offsets = {0};
   absl::StatusOr<at::Tensor> logits = Logits(ids, offsets);
@@ -111,7 +111,7 @@ absl::Status TextClassifierModel::WarmUp() const {
                         absl::StrCat(logits.status().message(), " (vocab.txt has ", tokenizer_.vocab_size(),
                                      " tokens, labels.txt has ", labels_.size(), " labels)"));
   }
-  return absl::OkStatus();
+  return std::vector<at::Tensor>{*std::move(logits)};
 }
 
 }  // namespace modelmux

@@ -2,7 +2,6 @@
 
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
-
 #include <torch/csrc/jit/runtime/graph_executor.h>
 
 #include <chrono>
@@ -12,6 +11,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "backends/torchscript/module_loader.h"
 #include "backends/torchscript/torchscript_model.h"
 #include "common/status_macros.h"
 #include "spdlog/spdlog.h"
@@ -35,13 +35,14 @@ void UseLegacyGraphExecutor() {
   std::call_once(once, [] { torch::jit::getProfilingMode() = false; });
 }
 
-absl::StatusOr<torch::jit::Module> LoadModule(const std::filesystem::path& path) {
+absl::StatusOr<torch::jit::Module> LoadModule(ModuleLoader& loader, const std::filesystem::path& path,
+                                              bool* shared_code) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
     return absl::InvalidArgumentError(absl::StrCat("artifact has no model file ", path.string()));
   }
   try {
-    torch::jit::Module module = torch::jit::load(path.string(), torch::kCPU);
+    torch::jit::Module module = loader.Load(path.string(), shared_code);
     if (!module.find_method("forward")) {
       return absl::InvalidArgumentError(absl::StrCat(path.string(), " has no forward method"));
     }
@@ -66,8 +67,60 @@ std::future<absl::StatusOr<TextAssets>> ReadTextAssetsConcurrently(const std::fi
   }
 }
 
+// The largest difference a frozen module's outputs may show against the
+// module's: optimize_for_inference may reorder float arithmetic (a linear
+// layer becomes a product with the pre-transposed weight plus the bias).
+constexpr double kFrozenRtol = 1e-4;
+constexpr double kFrozenAtol = 1e-5;
+
+// Whether `got` are `want` within the tolerances above; else why not.
+std::string CompareOutputs(const std::vector<at::Tensor>& want, const std::vector<at::Tensor>& got) {
+  if (want.size() != got.size()) return absl::StrCat(got.size(), " outputs instead of ", want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (want[i].sizes() != got[i].sizes() || want[i].scalar_type() != got[i].scalar_type()) {
+      return absl::StrCat("output ", i, " has shape ", c10::str(got[i].sizes()), " instead of ",
+                          c10::str(want[i].sizes()));
+    }
+    const bool close = at::isFloatingType(want[i].scalar_type())
+                           ? torch::allclose(got[i], want[i], kFrozenRtol, kFrozenAtol, /*equal_nan=*/true)
+                           : torch::equal(got[i], want[i]);
+    if (!close) return absl::StrCat("output ", i, " differs from the module's on the warm-up input");
+  }
+  return "";
+}
+
+// Swaps a frozen copy of `model`'s module in when it computes what the module
+// computed for the warm-up input (`want`); else keeps the module and returns
+// why. Its warm-up run is also the frozen graph's first, optimising run.
+std::string TryFreeze(TorchScriptModel& model, const std::vector<at::Tensor>& want) {
+  const torch::jit::Module original = model.module();
+  torch::jit::Module frozen;
+  try {
+    frozen = FreezeForInference(original);
+  } catch (const std::exception& e) {
+    return absl::StrCat("freezing failed: ", TorchErrorMessage(e));
+  }
+  model.ReplaceModule(std::move(frozen));
+  absl::StatusOr<std::vector<at::Tensor>> got = model.WarmUp();
+  std::string why;
+  if (!got.ok()) {
+    why = absl::StrCat("the frozen module's warm-up failed: ", got.status().message());
+  } else {
+    try {
+      why = CompareOutputs(want, *got);
+    } catch (const std::exception& e) {
+      why = absl::StrCat("cannot compare the frozen module's outputs: ", TorchErrorMessage(e));
+    }
+  }
+  if (!why.empty()) model.ReplaceModule(original);
+  return why;
+}
+
 class TorchScriptBackend final : public Backend {
  public:
+  explicit TorchScriptBackend(const TorchScriptOptions& options)
+      : options_(options), loader_(/*share_code=*/!options.freeze) {}
+
   std::string_view name() const override { return "torchscript"; }
 
   absl::StatusOr<std::unique_ptr<Model>> Load(const std::filesystem::path& dir,
@@ -87,30 +140,50 @@ class TorchScriptBackend final : public Backend {
     const bool text = config.task == ModelTask::kTextClassification;
     std::future<absl::StatusOr<TextAssets>> assets;
     if (text) assets = ReadTextAssetsConcurrently(dir);
-    ASSIGN_OR_RETURN(torch::jit::Module module, LoadModule(dir / "model.pt"));
+    bool shared_code = false;
+    ASSIGN_OR_RETURN(torch::jit::Module module, LoadModule(loader_, dir / "model.pt", &shared_code));
     const Clock::time_point deserialized = Clock::now();
     std::unique_ptr<TorchScriptModel> model;
     if (text) {
       ASSIGN_OR_RETURN(TextAssets text_assets, assets.get());
-      ASSIGN_OR_RETURN(model, TextClassifierModel::Create(dir, config, std::move(module), std::move(text_assets)));
+      ASSIGN_OR_RETURN(model,
+                       TextClassifierModel::Create(dir, config, std::move(module), std::move(text_assets)));
     } else {
       ASSIGN_OR_RETURN(model, TensorModel::Create(config, std::move(module)));
     }
     const Clock::time_point prepared = Clock::now();
+    absl::StatusOr<std::vector<at::Tensor>> warm;
     for (int run = 0; run < kWarmUpRuns; ++run) {
-      absl::Status warm = model->WarmUp();
+      warm = model->WarmUp();
       if (!warm.ok()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat((dir / "model.pt").string(), ": warm-up inference failed: ", warm.message()));
+        return absl::InvalidArgumentError(absl::StrCat(
+            (dir / "model.pt").string(), ": warm-up inference failed: ", warm.status().message()));
       }
     }
     const Clock::time_point warmed = Clock::now();
+    std::string freezing = "not frozen";
+    if (options_.freeze) {
+      if (std::string why = TryFreeze(*model, *warm); why.empty()) {
+        freezing = "frozen";
+      } else {
+        spdlog::warn("{}: serving the module unfrozen: {}", (dir / "model.pt").string(), why);
+        freezing = "freezing failed";
+      }
+    }
+    const Clock::time_point frozen = Clock::now();
     // Where a cold start's time goes, per phase.
     auto ms = [](Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); };
-    spdlog::debug("loaded {}: deserialize {:.2f} ms, prepare {:.2f} ms, warm-up {:.2f} ms", dir.string(),
-                  ms(deserialized - start), ms(prepared - deserialized), ms(warmed - prepared));
+    spdlog::debug("loaded {}: deserialize {:.2f} ms ({}), prepare {:.2f} ms, warm-up {:.2f} ms, {} {:.2f} ms",
+                  dir.string(), ms(deserialized - start),
+                  shared_code ? "code shared with an earlier model" : "code compiled",
+                  ms(prepared - deserialized), ms(warmed - prepared), freezing, ms(frozen - warmed));
     return model;
   }
+
+ private:
+  const TorchScriptOptions options_;
+  // Shares compiled code between models of one architecture (module_loader.h).
+  mutable ModuleLoader loader_;
 };
 
 }  // namespace
@@ -150,6 +223,11 @@ TorchScriptModel::TorchScriptModel(ModelConfig config, torch::jit::Module module
       forward_(module_.get_method("forward")),
       memory_bytes_(ModuleTensorBytes(module_)) {}
 
+void TorchScriptModel::ReplaceModule(torch::jit::Module module) {
+  module_ = std::move(module);
+  forward_ = module_.get_method("forward");
+}
+
 absl::StatusOr<c10::IValue> TorchScriptModel::Forward(std::vector<c10::IValue> inputs) const {
   try {
     c10::InferenceMode guard;
@@ -177,10 +255,10 @@ void ConfigureTorchThreads() {
   });
 }
 
-std::unique_ptr<Backend> NewTorchScriptBackend() {
+std::unique_ptr<Backend> NewTorchScriptBackend(const TorchScriptOptions& options) {
   ConfigureTorchThreads();
   UseLegacyGraphExecutor();
-  return std::make_unique<TorchScriptBackend>();
+  return std::make_unique<TorchScriptBackend>(options);
 }
 
 }  // namespace modelmux

@@ -18,9 +18,20 @@
 
 namespace modelmux {
 
+struct TorchScriptOptions {
+  // Freeze and optimise every module at load (torch::jit::freeze, then
+  // torch::jit::optimize_for_inference): each forward call is cheaper, each
+  // load dearer, and models no longer share compiled code (module_loader.h:
+  // each is compiled and optimised for itself). A frozen module that does not compute
+  // what the module computed on the warm-up input (e.g. one whose forward
+  // changes its own attributes) is dropped for the module, with a warning.
+  // Measured in BENCHMARKS.md, "Cold path (issue 15)".
+  bool freeze = false;
+};
+
 // Also switches TorchScript to its legacy graph executor, process-wide (one
 // warm-up run instead of two per load; see torchscript_backend.cc).
-std::unique_ptr<Backend> NewTorchScriptBackend();
+std::unique_ptr<Backend> NewTorchScriptBackend(const TorchScriptOptions& options = {});
 
 // Pins libtorch's intra-op and inter-op pools to one thread each, so that the
 // server's own worker pool is the only source of parallelism. Runs once per

@@ -32,8 +32,14 @@ class TorchScriptModel : public Model {
   const ModelConfig& config() const override { return config_; }
   int64_t MemoryBytes() const override { return memory_bytes_; }
 
-  // Runs one inference on made-up input and checks the outputs' shapes.
-  virtual absl::Status WarmUp() const = 0;
+  // Runs one inference on made-up input, checks the outputs' shapes and
+  // returns them (as the module returned them, before any conversion).
+  virtual absl::StatusOr<std::vector<at::Tensor>> WarmUp() const = 0;
+
+  const torch::jit::Module& module() const { return module_; }
+  // Serves `module` (same forward schema) from now on; MemoryBytes() stays.
+  // Only while the model is not yet shared: at load, to swap in a frozen module.
+  void ReplaceModule(torch::jit::Module module);
 
  protected:
   TorchScriptModel(ModelConfig config, torch::jit::Module module);
@@ -70,7 +76,7 @@ class TextClassifierModel final : public TorchScriptModel {
   absl::StatusOr<Classifications> Classify(const std::vector<std::string_view>& texts,
                                            int top_k) const override;
   absl::StatusOr<std::vector<Tensor>> Infer(const std::vector<Tensor>& inputs) const override;
-  absl::Status WarmUp() const override;
+  absl::StatusOr<std::vector<at::Tensor>> WarmUp() const override;
 
  private:
   TextClassifierModel(ModelConfig config, torch::jit::Module module, Tokenizer tokenizer, LabelTable labels);
@@ -89,10 +95,13 @@ class TensorModel final : public TorchScriptModel {
   absl::StatusOr<Classifications> Classify(const std::vector<std::string_view>& texts,
                                            int top_k) const override;
   absl::StatusOr<std::vector<Tensor>> Infer(const std::vector<Tensor>& inputs) const override;
-  absl::Status WarmUp() const override;
+  absl::StatusOr<std::vector<at::Tensor>> WarmUp() const override;
 
  private:
   using TorchScriptModel::TorchScriptModel;
+  // Forward on `inputs` (checked against config.json), its output tensors
+  // counted against the declared outputs.
+  absl::StatusOr<std::vector<at::Tensor>> RunTorch(const std::vector<Tensor>& inputs) const;
 };
 
 }  // namespace modelmux

@@ -7,10 +7,13 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "backend/model_config.h"
 #include "backends/torchscript/torchscript_backend.h"
+#include "spdlog/sinks/ostream_sink.h"
+#include "spdlog/spdlog.h"
 
 namespace modelmux {
 namespace {
@@ -275,6 +278,112 @@ def forward(self, x: Tensor, k: Tensor) -> Tuple[Tensor, Tensor]:
   auto model = Load();
   ASSERT_FALSE(model.ok());
   EXPECT_THAT(model.status().message(), HasSubstr("model output 'y'"));
+}
+
+// The demo model's architecture (tools/make_store/classifier_trainer.cc):
+// an embedding bag, a hidden ReLU layer, an output layer; random weights.
+constexpr char kDemoForward[] = R"JIT(
+def forward(self, ids: Tensor, offsets: Tensor) -> Tensor:
+    bag = torch.embedding_bag(self.embedding, ids, offsets, False, 1)[0]
+    hidden = torch.relu(torch.linear(bag, self.hidden_weight, self.hidden_bias))
+    return torch.linear(hidden, self.output_weight, self.output_bias)
+)JIT";
+
+TEST_F(TorchScriptTest, AFrozenDemoModelGivesTheSameProbabilities) {
+  torch::manual_seed(3);
+  torch::jit::Module m("TicketClassifier");
+  m.register_parameter("embedding", torch::randn({4, 64}), false);
+  m.register_parameter("hidden_weight", torch::randn({64, 64}) / 8, false);
+  m.register_parameter("hidden_bias", torch::randn({64}) / 8, false);
+  m.register_parameter("output_weight", torch::randn({3, 64}) / 8, false);
+  m.register_parameter("output_bias", torch::randn({3}) / 8, false);
+  m.define(kDemoForward);
+  WriteTextArtifact(m);
+  auto plain = Load();
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  backend_ = NewTorchScriptBackend({.freeze = true});
+  auto frozen = Load();
+  ASSERT_TRUE(frozen.ok()) << frozen.status();
+  EXPECT_EQ((*frozen)->MemoryBytes(), (*plain)->MemoryBytes());  // the weights, counted before freezing
+  const std::vector<std::string_view> texts = {"refund cancel", "lost lost refund", "", "cancel"};
+  auto want = (*plain)->Classify(texts, 3);
+  auto got = (*frozen)->Classify(texts, 3);
+  ASSERT_TRUE(want.ok() && got.ok());
+  ASSERT_EQ(got->size(), want->size());
+  for (size_t i = 0; i < want->size(); ++i) {
+    for (size_t j = 0; j < 3; ++j) {
+      EXPECT_EQ((*got)[i][j].label, (*want)[i][j].label);
+      EXPECT_NEAR((*got)[i][j].score, (*want)[i][j].score, 1e-6);
+    }
+  }
+}
+
+// A model's own error (an assert in its forward) reaches the caller in its
+// words, also for a module compiled by the loader (no .debug_pkl ranges).
+TEST_F(TorchScriptTest, AForwardThatFailsSaysWhyInItsOwnWords) {
+  torch::jit::Module m("Refusing");
+  m.register_parameter("embedding", torch::eye(4, 3), false);
+  m.register_parameter("weight", torch::eye(3), false);
+  m.register_parameter("bias", torch::zeros({3}), false);
+  m.define(R"JIT(
+def forward(self, ids: Tensor, offsets: Tensor) -> Tensor:
+    assert ids.size(0) <= 2, "tenant model failure: at most 2 tokens"
+    bag = torch.embedding_bag(self.embedding, ids, offsets, False, 1)[0]
+    return torch.linear(bag, self.weight, self.bias)
+)JIT");
+  WriteTextArtifact(m);
+  auto first = Load();  // compiles the code
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto second = Load();  // shares it
+  ASSERT_TRUE(second.ok()) << second.status();
+  for (auto* model : {&first, &second}) {
+    auto result = (**model)->Classify({"refund cancel lost"}, 1);
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kInternal);
+    EXPECT_THAT(result.status().message(), HasSubstr("tenant model failure: at most 2 tokens"));
+  }
+}
+
+// Freezing copies the module's attributes into the frozen one: a forward that
+// changes its own attributes would then count from the copy. Such a module is
+// served unfrozen, as without freezing.
+TEST_F(TorchScriptTest, AModuleThatChangesItsAttributesIsServedUnfrozen) {
+  torch::jit::Module m("Counter");
+  m.register_attribute("calls", c10::IntType::get(), 0);
+  m.define(R"JIT(
+def forward(self, x: Tensor, k: Tensor) -> Tuple[Tensor, Tensor]:
+    self.calls += 1
+    y = x + float(self.calls)
+    return y, y.sum(1).double()
+)JIT");
+  m.save((dir_ / "model.pt").string());
+  Write("config.json", kTensorConfig);
+  auto plain = Load();
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  backend_ = NewTorchScriptBackend({.freeze = true});
+  // The fallback is logged: capture the default logger's output.
+  std::ostringstream log;
+  std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
+  spdlog::set_default_logger(
+      std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log)));
+  auto frozen = Load();
+  spdlog::set_default_logger(previous);
+  ASSERT_TRUE(frozen.ok()) << frozen.status();
+  EXPECT_THAT(log.str(), HasSubstr("serving the module unfrozen: output 0 differs"));
+  Tensor x;
+  x.name = "x";
+  x.shape = {1, 3};
+  x.fp32 = {0, 0, 0};
+  Tensor k;
+  k.name = "k";
+  k.dtype = DataType::kInt64;
+  k.shape = {1};
+  k.int64 = {0};
+  for (int call = 0; call < 3; ++call) {
+    auto want = (*plain)->Infer({x, k});
+    auto got = (*frozen)->Infer({x, k});
+    ASSERT_TRUE(want.ok() && got.ok());
+    EXPECT_EQ((*got)[0].fp32, (*want)[0].fp32) << "call " << call;
+  }
 }
 
 // One warm-up run is enough only with the legacy executor, which optimises

@@ -5,7 +5,6 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -19,7 +18,7 @@
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "metrics/metrics.h"
-#include "store/local_directory_store.h"
+#include "server/server_test_util.h"
 
 namespace modelmux {
 namespace {
@@ -86,10 +85,7 @@ class FakeBackend : public Backend {
 class GrpcServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    root_ = std::filesystem::temp_directory_path() /
-            ("modelmux-grpc-test-" + std::to_string(::getpid()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(root_);
+    root_ = testing_util::FreshTestRoot("modelmux-grpc-test");
     WriteModel("alpha", R"({"backend": "fake", "task": "text-classification", "default_top_k": 2})");
     WriteModel("vec", R"({"backend": "fake", "task": "tensor",
         "inputs": [{"name": "x", "datatype": "FP32", "shape": [-1, 2]}],
@@ -109,18 +105,8 @@ class GrpcServerTest : public ::testing::Test {
   }
 
   void StartServers(int max_queue_per_model = 128) {
-    LocalDirectoryStore::Options store_options;
-    store_options.root = root_;
-    auto store = LocalDirectoryStore::Create(store_options);
-    ASSERT_TRUE(store.ok()) << store.status();
-    InferenceServer::Options options;
-    options.store = *std::move(store);
-    options.backends.push_back(std::make_unique<FakeBackend>(gate_future_));
-    options.metrics = &metrics_;
-    options.memory_budget_bytes = 1 << 20;
-    options.workers = 1;
-    options.max_queue_per_model = max_queue_per_model;
-    auto server = InferenceServer::Create(std::move(options));
+    auto server = testing_util::MakeTestServer(root_, std::make_unique<FakeBackend>(gate_future_), &metrics_,
+                                               max_queue_per_model);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
     auto grpc = GrpcServer::Create(
@@ -135,8 +121,7 @@ class GrpcServerTest : public ::testing::Test {
   }
 
   void WriteModel(const std::string& name, const std::string& config) {
-    std::filesystem::create_directories(root_ / name);
-    std::ofstream(root_ / name / "config.json") << config;
+    testing_util::WriteModelConfig(root_, name, config);
   }
 
   void release_gate() {

@@ -8,8 +8,6 @@
 // A model whose directory holds a file named "broken" fails to load.
 #pragma once
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -23,7 +21,7 @@
 #include "gtest/gtest.h"
 #include "metrics/metrics.h"
 #include "server/inference_server.h"
-#include "store/local_directory_store.h"
+#include "server/server_test_util.h"
 
 namespace modelmux {
 
@@ -92,10 +90,7 @@ class HttpServerTest : public ::testing::Test {
   static constexpr int64_t kMaxBody = 4096;
 
   void SetUp() override {
-    root_ = std::filesystem::temp_directory_path() /
-            ("modelmux-http-test-" + std::to_string(::getpid()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(root_);
+    root_ = testing_util::FreshTestRoot("modelmux-http-test");
     WriteModel("alpha", R"({"backend": "fake", "task": "text-classification", "default_top_k": 2})");
     WriteModel("beta", R"({"backend": "fake", "task": "text-classification"})");
     WriteModel("vec", R"({"backend": "fake", "task": "tensor",
@@ -104,17 +99,7 @@ class HttpServerTest : public ::testing::Test {
     WriteModel("cracked", R"({"backend": "fake", "task": "text-classification"})");
     std::ofstream(root_ / "cracked" / "broken") << "x";
 
-    LocalDirectoryStore::Options store_options;
-    store_options.root = root_;
-    auto store = LocalDirectoryStore::Create(store_options);
-    ASSERT_TRUE(store.ok()) << store.status();
-    InferenceServer::Options options;
-    options.store = *std::move(store);
-    options.backends.push_back(std::make_unique<FakeBackend>());
-    options.metrics = &metrics_;
-    options.memory_budget_bytes = 1 << 20;
-    options.workers = 1;
-    auto server = InferenceServer::Create(std::move(options));
+    auto server = testing_util::MakeTestServer(root_, std::make_unique<FakeBackend>(), &metrics_);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
 
@@ -137,8 +122,7 @@ class HttpServerTest : public ::testing::Test {
   }
 
   void WriteModel(const std::string& name, const std::string& config) {
-    std::filesystem::create_directories(root_ / name);
-    std::ofstream(root_ / name / "config.json") << config;
+    testing_util::WriteModelConfig(root_, name, config);
   }
 
   HttpTestClient Client() { return HttpTestClient(http_->port()); }

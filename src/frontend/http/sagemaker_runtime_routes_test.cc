@@ -3,8 +3,6 @@
 // test opens), SageMaker Runtime's envelope out.
 #include "frontend/http/sagemaker_runtime_routes.h"
 
-#include <unistd.h>
-
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -91,10 +89,7 @@ class SageMakerRuntimeTest : public ::testing::Test {
   static constexpr int64_t kMaxBody = 4096;
 
   void SetUp() override {
-    root_ = std::filesystem::temp_directory_path() /
-            ("modelmux-runtime-test-" + std::to_string(::getpid()) + "-" +
-             ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(root_);
+    root_ = testing_util::FreshTestRoot("modelmux-runtime-test");
     WriteModel("alpha", R"({"backend": "fake", "task": "text-classification", "max_batch_size": 1})");
     WriteModel("vec", R"({"backend": "fake", "task": "tensor",
         "inputs": [{"name": "x", "datatype": "FP32", "shape": [-1, 2]}],
@@ -107,18 +102,8 @@ class SageMakerRuntimeTest : public ::testing::Test {
 
   // Starts the servers; call once per test.
   void Start(RouteOptions routes = {}, int max_queue_per_model = 128) {
-    LocalDirectoryStore::Options store_options;
-    store_options.root = root_;
-    auto store = LocalDirectoryStore::Create(store_options);
-    ASSERT_TRUE(store.ok()) << store.status();
-    InferenceServer::Options options;
-    options.store = *std::move(store);
-    options.backends.push_back(std::make_unique<GatedBackend>(&gate_));
-    options.metrics = &metrics_;
-    options.memory_budget_bytes = 1 << 20;
-    options.workers = 1;
-    options.max_queue_per_model = max_queue_per_model;
-    auto server = InferenceServer::Create(std::move(options));
+    auto server = testing_util::MakeTestServer(root_, std::make_unique<GatedBackend>(&gate_), &metrics_,
+                                               max_queue_per_model);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
     HttpServer::Options http_options;
@@ -142,8 +127,7 @@ class SageMakerRuntimeTest : public ::testing::Test {
   }
 
   void WriteModel(const std::string& name, const std::string& config) {
-    std::filesystem::create_directories(root_ / name);
-    std::ofstream(root_ / name / "config.json") << config;
+    testing_util::WriteModelConfig(root_, name, config);
   }
 
   HttpTestClient Client() { return HttpTestClient(http_->port()); }
