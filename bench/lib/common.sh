@@ -60,12 +60,13 @@ wait_http() {
   die "$1 did not answer 200"
 }
 
-# start_server LOG ARGS...: starts modelmux on a free loopback port; sets
+# start_server LOG ARGS...: starts modelmux ($MODELMUX_BIN if set, to compare
+# another build in the same run) on a free loopback port; sets
 # SERVER_PID and SERVER_PORT once /ping answers 200.
 start_server() {
   local logf="$1"; shift
   local portf; portf="$(mktemp)"; _bench_tmp+=("$portf")
-  "$BIN/modelmux" --address 127.0.0.1 --port 0 --port-file "$portf" --log-level warn "$@" > "$logf" 2>&1 &
+  "${MODELMUX_BIN:-$BIN/modelmux}" --address 127.0.0.1 --port 0 --port-file "$portf" --log-level warn "$@" > "$logf" 2>&1 &
   SERVER_PID=$!
   _bench_pids+=("$SERVER_PID")
   local i=0

@@ -63,6 +63,10 @@ class DeadlineTimer {
   std::multimap<Clock::time_point, std::pair<Id, Callback>> by_time_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<Id, std::multimap<Clock::time_point, std::pair<Id, Callback>>::iterator> by_id_
       ABSL_GUARDED_BY(mu_);
+  // When the thread will next look at by_time_ on its own: the time it sleeps
+  // until (max: until notified), or min while it is awake. Schedule wakes it
+  // only for a timer due before then.
+  Clock::time_point wakes_at_ ABSL_GUARDED_BY(mu_) = Clock::time_point::min();
   Id next_id_ ABSL_GUARDED_BY(mu_) = 1;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::mutex join_mu_;

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "runtime/test_sync.h"
@@ -53,9 +54,8 @@ TEST(DeadlineTimerTest, CancelledTimerNeverFiresAndReleasesItsCallback) {
   DeadlineTimer timer;
   auto owned = std::make_shared<int>(1);
   std::weak_ptr<int> watch = owned;
-  DeadlineTimer::Id id = timer.Schedule(Clock::now() + milliseconds(30), [&fired, owned = std::move(owned)] {
-    fired = true;
-  });
+  DeadlineTimer::Id id =
+      timer.Schedule(Clock::now() + milliseconds(30), [&fired, owned = std::move(owned)] { fired = true; });
   ASSERT_NE(id, 0u);
   EXPECT_TRUE(timer.Cancel(id));
   EXPECT_FALSE(timer.Cancel(id));
@@ -90,6 +90,55 @@ TEST(DeadlineTimerTest, EarlierTimerWakesTheSleepingThread) {
   timer.Schedule(start + milliseconds(10), [&] { fired.Open(); });
   ASSERT_TRUE(fired.Wait());
   EXPECT_LT(Clock::now() - start, std::chrono::seconds(5));
+}
+
+// Cancel does not wake the thread: it sleeps on toward the cancelled time. A
+// sooner timer armed after that must still wake it.
+TEST(DeadlineTimerTest, SoonerTimerAfterCancellingTheOnlyOneFires) {
+  Gate fired;
+  DeadlineTimer timer;
+  DeadlineTimer::Id far = timer.Schedule(Clock::now() + std::chrono::hours(1), [] {});
+  ASSERT_TRUE(timer.Cancel(far));
+  const Clock::time_point start = Clock::now();
+  timer.Schedule(start + milliseconds(10), [&] { fired.Open(); });
+  ASSERT_TRUE(fired.Wait());
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(5));
+}
+
+// Timers later than the one the thread sleeps toward arm without waking it;
+// each still fires once its time comes, in order, also after the earlier
+// ones were cancelled (a request answered inside its deadline).
+TEST(DeadlineTimerTest, LaterTimersArmedWithoutAWakeUpStillFire) {
+  std::mutex mu;
+  std::vector<int> order;
+  Gate done;
+  DeadlineTimer timer;
+  const Clock::time_point start = Clock::now();
+  timer.Schedule(start + milliseconds(20), [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    order.push_back(1);
+  });
+  for (int i = 0; i < 1000; ++i) {  // a stream of requests, each answered in time
+    DeadlineTimer::Id id = timer.Schedule(start + milliseconds(25) + std::chrono::microseconds(i), [&] {
+      std::lock_guard<std::mutex> lock(mu);
+      order.push_back(-1);
+    });
+    ASSERT_TRUE(timer.Cancel(id));
+  }
+  timer.Schedule(start + milliseconds(40), [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    order.push_back(2);
+  });
+  timer.Schedule(start + milliseconds(60), [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    order.push_back(3);
+    done.Open();
+  });
+  ASSERT_TRUE(done.Wait());
+  EXPECT_GE(Clock::now() - start, milliseconds(60));
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(order, (std::vector<int>{1, 2, 3}));
+  EXPECT_EQ(timer.armed(), 0u);
 }
 
 TEST(DeadlineTimerTest, CallbacksMayScheduleAndCancel) {

@@ -1,6 +1,9 @@
 #include "runtime/scheduler.h"
 
+#include <pthread.h>
+
 #include <algorithm>
+#include <atomic>
 #include <exception>
 #include <optional>
 #include <utility>
@@ -52,7 +55,20 @@ struct Scheduler::ModelQueue {
   std::deque<Entry> entries;
   int running = 0;        // batches of this model on workers now
   bool in_ready = false;  // on ready_: has entries and running < the cap
+  // entries.size(), readable without mu_ by the workers running this model
+  // (WorkWaitsForThisWorker): a hint, stored under mu_ whenever it changes.
+  std::atomic<int> waiting{0};
 };
+
+namespace {
+// The waiting count of the model whose batch this worker thread runs; null
+// off worker threads and between batches.
+thread_local const std::atomic<int>* tls_waiting = nullptr;
+}  // namespace
+
+bool Scheduler::WorkWaitsForThisWorker() {
+  return tls_waiting != nullptr && tls_waiting->load(std::memory_order_relaxed) > 0;
+}
 
 struct Scheduler::Taken {
   ModelQueue* queue = nullptr;
@@ -80,7 +96,7 @@ absl::Status Scheduler::Submit(std::string_view model, std::unique_ptr<Job>& job
   const Clock::time_point now = Clock::now();
   // The system Abseil has its own string_view type, distinct from std's.
   const absl::string_view name(model.data(), model.size());
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   if (stopping_) {
     return absl::UnavailableError("scheduler is shutting down; not accepting new work");
   }
@@ -95,22 +111,30 @@ absl::Status Scheduler::Submit(std::string_view model, std::unique_ptr<Job>& job
                                                options_.max_queued_total, ")"));
   }
   if (it == queues_.end()) {
-    auto queue = std::make_unique<ModelQueue>();
-    queue->name = std::string(name);
+    std::unique_ptr<ModelQueue> queue =
+        spare_ != nullptr ? std::move(spare_) : std::make_unique<ModelQueue>();
+    queue->name.assign(name.data(), name.size());
     it = queues_.emplace(queue->name, std::move(queue)).first;
   }
   ModelQueue& queue = *it->second;
   queue.entries.push_back({std::move(job), now});
+  queue.waiting.store(static_cast<int>(queue.entries.size()), std::memory_order_relaxed);
   ++queued_;
-  if (!queue.in_ready && queue.running < options_.max_workers_per_model) {
-    queue.in_ready = true;
-    ready_.push_back(&queue);
-    work_ready_.notify_one();
-  }
+  if (queue.in_ready || queue.running >= options_.max_workers_per_model) return absl::OkStatus();
+  queue.in_ready = true;
+  ready_.push_back(&queue);
+  // Woken after the unlock, the worker does not wake only to wait for mu_.
+  lock.unlock();
+  work_ready_.notify_one();
   return absl::OkStatus();
 }
 
 void Scheduler::TakeBatchLocked(ModelQueue& queue, Taken& taken, Batch& dropped) {
+  TakeEntriesLocked(queue, taken, dropped);
+  queue.waiting.store(static_cast<int>(queue.entries.size()), std::memory_order_relaxed);
+}
+
+void Scheduler::TakeEntriesLocked(ModelQueue& queue, Taken& taken, Batch& dropped) {
   std::deque<ModelQueue::Entry>& entries = queue.entries;
   while (!entries.empty() && taken.batch.empty()) {
     ModelQueue::Entry entry = std::move(entries.front());
@@ -148,10 +172,40 @@ void Scheduler::TakeBatchLocked(ModelQueue& queue, Taken& taken, Batch& dropped)
   entries.swap(kept);
 }
 
-std::optional<Scheduler::Taken> Scheduler::TakeNext() {
+void Scheduler::FinishedLocked(ModelQueue* queue) {
+  --queue->running;
+  if (!queue->entries.empty()) {
+    // Ready again, without waking anyone: the worker that finished is about
+    // to take from ready_ itself (TakeNext), so a lone model's next job runs
+    // on it rather than waking a sleeping worker for it.
+    if (!queue->in_ready) {
+      queue->in_ready = true;
+      ready_.push_back(queue);
+    }
+    return;
+  }
+  if (queue->running == 0 && !queue->in_ready) {
+    // Erasing idle models keeps memory proportional to work, not to the
+    // number of models ever seen.
+    ForgetLocked(queue);
+  }
+}
+
+void Scheduler::ForgetLocked(ModelQueue* queue) {
+  auto it = queues_.find(queue->name);
+  // One idle queue is kept for the next model to arrive: at moderate load a
+  // model's queue empties after nearly every request, and reusing it saves
+  // the queue's allocations (its deque keeps its first block).
+  if (spare_ == nullptr) spare_ = std::move(it->second);
+  queues_.erase(it);
+}
+
+std::optional<Scheduler::Taken> Scheduler::TakeNext(ModelQueue* finished) {
   Batch dropped;  // destroyed after the lock is released: jobs hold handles
   std::unique_lock<std::mutex> lock(mu_);
+  if (finished != nullptr) FinishedLocked(finished);
   while (true) {
+    if (stopping_ && queued_ == 0) work_ready_.notify_all();  // drained: every worker may leave
     work_ready_.wait(lock, [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
       return !ready_.empty() || (stopping_ && queued_ == 0);
     });
@@ -162,8 +216,7 @@ std::optional<Scheduler::Taken> Scheduler::TakeNext() {
     Taken taken;
     TakeBatchLocked(*queue, taken, dropped);
     if (taken.batch.empty()) {  // every job it held had been answered already
-      if (queue->running == 0) queues_.erase(queues_.find(queue->name));
-      if (stopping_ && queued_ == 0) work_ready_.notify_all();
+      if (queue->running == 0) ForgetLocked(queue);
       continue;
     }
     taken.queue = queue;
@@ -171,31 +224,15 @@ std::optional<Scheduler::Taken> Scheduler::TakeNext() {
     if (!queue->entries.empty() && queue->running < options_.max_workers_per_model) {
       queue->in_ready = true;
       ready_.push_back(queue);  // one batch per turn: round robin across models
-      work_ready_.notify_one();
     }
+    // Work left for another worker (this model's next batch, or other
+    // models'): wake one, after the unlock. None left: wake nobody.
+    const bool more = !ready_.empty();
     lock.unlock();
+    if (more) work_ready_.notify_one();
     dropped.clear();
     return taken;
   }
-}
-
-void Scheduler::Finished(ModelQueue* queue) {
-  std::lock_guard<std::mutex> lock(mu_);
-  --queue->running;
-  if (!queue->entries.empty()) {
-    if (!queue->in_ready) {
-      queue->in_ready = true;
-      ready_.push_back(queue);
-      work_ready_.notify_one();
-    }
-    return;
-  }
-  if (queue->running == 0 && !queue->in_ready) {
-    // Erasing idle models keeps memory proportional to work, not to the
-    // number of models ever seen.
-    queues_.erase(queues_.find(queue->name));
-  }
-  if (stopping_ && queued_ == 0) work_ready_.notify_all();
 }
 
 void Scheduler::RunBatch(Taken& taken) {
@@ -211,12 +248,16 @@ void Scheduler::RunBatch(Taken& taken) {
 }
 
 void Scheduler::WorkerLoop() {
+  pthread_setname_np(pthread_self(), "mm-worker");  // for top -H and bench/tail.sh
+  ModelQueue* finished = nullptr;
   while (true) {
-    std::optional<Taken> taken = TakeNext();
+    std::optional<Taken> taken = TakeNext(finished);
     if (!taken) return;
+    tls_waiting = &taken->queue->waiting;  // the queue lives while its batch runs
     RunBatch(*taken);
-    taken->batch.clear();  // before Finished: a job may hold a model handle
-    Finished(taken->queue);
+    taken->batch.clear();  // before the queue is released: a job may hold a model handle
+    tls_waiting = nullptr;
+    finished = taken->queue;
   }
 }
 

@@ -19,7 +19,15 @@
 // dropped without running. Jobs are destroyed outside the scheduler's lock.
 //
 // A model whose queue empties and that has nothing running holds no memory
-// here, so thousands of mostly idle models cost nothing.
+// here (one emptied queue is kept for reuse, whichever model's it was), so
+// thousands of mostly idle models cost nothing.
+//
+// Hand-offs: a submit wakes one worker only when it makes a model ready, and
+// outside the lock. A worker that finishes a batch takes its next one in the
+// same critical section, round robin (the model it finished goes behind the
+// ones waiting), and wakes another worker only for work it leaves behind, so
+// a lone model's queued job runs on the worker that just finished instead of
+// waking a sleeping one.
 //
 // Thread-safe. Jobs run on worker threads and must not block on other jobs.
 // An exception escaping Run() fails every job of the batch (Job::Fail) and
@@ -100,6 +108,12 @@ class Scheduler {
   // Stops taking new jobs, runs the queued ones, joins the workers. Idempotent.
   void Shutdown();
 
+  // True when called from a job running on a worker while more jobs of the
+  // job's model wait in its queue: work that could go to another thread
+  // (writing a reply) is better handed off than done before the next batch.
+  // False off worker threads. A hint: the queue may change at any moment.
+  static bool WorkWaitsForThisWorker();
+
   // The number of worker threads; fixed for the scheduler's lifetime.
   int workers() const { return static_cast<int>(threads_.size()); }
   int max_workers_per_model() const { return options_.max_workers_per_model; }
@@ -114,12 +128,20 @@ class Scheduler {
   struct Taken;
 
   void WorkerLoop();
-  // Blocks until there is a batch to run; nullopt once stopped and drained.
-  std::optional<Taken> TakeNext();
+  // Releases `finished` (the queue of the batch this worker just ran, or
+  // null), then blocks until there is a batch to run; nullopt once stopped
+  // and drained. One lock per batch, and a worker wakes another only for
+  // work it leaves behind.
+  std::optional<Taken> TakeNext(ModelQueue* finished);
+  // A batch of `queue` ended: one worker fewer on it; back on ready_ if it
+  // has more, forgotten if idle.
+  void FinishedLocked(ModelQueue* queue) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Erases an idle `queue` from queues_ (keeping it as spare_ if none is).
+  void ForgetLocked(ModelQueue* queue) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Moves jobs from the front of `queue` into `taken` (claiming each);
   // unclaimed jobs go to `dropped`.
   void TakeBatchLocked(ModelQueue& queue, Taken& taken, Batch& dropped) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Finished(ModelQueue* queue);
+  void TakeEntriesLocked(ModelQueue& queue, Taken& taken, Batch& dropped) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RunBatch(Taken& taken);
 
   const Options options_;
@@ -130,6 +152,8 @@ class Scheduler {
   absl::flat_hash_map<std::string, std::unique_ptr<ModelQueue>> queues_ ABSL_GUARDED_BY(mu_);
   // Models with work and a free worker slot, in service order.
   std::deque<ModelQueue*> ready_ ABSL_GUARDED_BY(mu_);
+  // One idle queue kept for reuse (empty, running 0, not on ready_).
+  std::unique_ptr<ModelQueue> spare_ ABSL_GUARDED_BY(mu_);
   int64_t queued_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   // Serialises joining so concurrent Shutdown calls all return after the join.

@@ -469,5 +469,120 @@ TEST(SchedulerCapTest, CappedModelStillDrainsOnShutdown) {
   EXPECT_EQ(ran.max(), 50);
 }
 
+// A worker that finishes a batch takes the next one itself: the next job of
+// a model at its cap runs on that worker, and no sleeping worker is woken for
+// it (with one model at a cap of one, every job runs on the same thread).
+TEST(SchedulerHandOffTest, AFinishingWorkerRunsItsModelsNextJobItself) {
+  Gate gate;
+  Counter done;
+  std::mutex mu;
+  std::vector<std::thread::id> ran_on;
+  auto record = [&](std::chrono::nanoseconds) {
+    std::lock_guard<std::mutex> lock(mu);
+    ran_on.push_back(std::this_thread::get_id());
+  };
+  Scheduler scheduler({.workers = 2, .max_workers_per_model = 1});
+  Counter first_started;
+  ASSERT_TRUE(scheduler
+                  .Submit("only",
+                          [&](std::chrono::nanoseconds queued) {
+                            record(queued);
+                            first_started.Add(1);
+                            gate.Wait();
+                            done.Add(1);
+                          })
+                  .ok());
+  ASSERT_TRUE(first_started.WaitFor(1));
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(scheduler
+                    .Submit("only",
+                            [&](std::chrono::nanoseconds queued) {
+                              record(queued);
+                              done.Add(1);
+                            })
+                    .ok());
+  }
+  gate.Open();
+  ASSERT_TRUE(done.WaitFor(6));
+  scheduler.Shutdown();
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_EQ(ran_on.size(), 6u);
+  for (const std::thread::id& id : ran_on) EXPECT_EQ(id, ran_on.front());
+}
+
+// The model whose batch just finished goes behind the models already
+// waiting: its next job does not jump the round robin.
+TEST(SchedulerHandOffTest, TheFinishedModelWaitsItsTurnBehindOthers) {
+  Gate gate;
+  StartLog log;
+  Scheduler scheduler({.workers = 1});
+  Counter a_started;
+  ASSERT_TRUE(scheduler
+                  .Submit("a",
+                          [&](std::chrono::nanoseconds) {
+                            a_started.Add(1);
+                            gate.Wait();
+                          })
+                  .ok());
+  ASSERT_TRUE(a_started.WaitFor(1));
+  ASSERT_TRUE(scheduler.Submit("a", log.Record("a1")).ok());
+  ASSERT_TRUE(scheduler.Submit("b", log.Record("b0")).ok());
+  ASSERT_TRUE(scheduler.Submit("a", log.Record("a2")).ok());
+  ASSERT_TRUE(scheduler.Submit("b", log.Record("b1")).ok());
+  ASSERT_TRUE(scheduler.Submit("c", log.Record("c0")).ok());
+  gate.Open();
+  scheduler.Shutdown();
+  EXPECT_THAT(log.order(), ::testing::ElementsAre("b0", "c0", "a1", "b1", "a2"));
+}
+
+// Work left behind by a worker that takes one batch wakes another worker:
+// two models, two workers, both run at once.
+TEST(SchedulerHandOffTest, WorkLeftBehindWakesAnIdleWorker) {
+  Gate gate;
+  Counter running;
+  Scheduler scheduler({.workers = 2});
+  for (const char* model : {"a", "b"}) {
+    ASSERT_TRUE(scheduler
+                    .Submit(model,
+                            [&](std::chrono::nanoseconds) {
+                              running.Add(1);
+                              gate.Wait();
+                            })
+                    .ok());
+  }
+  EXPECT_TRUE(running.WaitFor(2));
+  gate.Open();
+  scheduler.Shutdown();
+}
+
+// A job can ask whether more of its model's jobs wait behind it (to hand
+// off work such as writing its reply); only a worker running that model's
+// batch sees its queue, and only while jobs wait.
+TEST(SchedulerHandOffTest, AJobSeesWhetherItsModelHasJobsWaiting) {
+  Gate gate;
+  Counter started;
+  std::atomic<int> first_saw{-1}, second_saw{-1};
+  Scheduler scheduler({.workers = 1});
+  ASSERT_TRUE(scheduler
+                  .Submit("a",
+                          [&](std::chrono::nanoseconds) {
+                            started.Add(1);
+                            gate.Wait();
+                            first_saw = Scheduler::WorkWaitsForThisWorker() ? 1 : 0;
+                          })
+                  .ok());
+  ASSERT_TRUE(started.WaitFor(1));
+  ASSERT_TRUE(
+      scheduler
+          .Submit("a",
+                  [&](std::chrono::nanoseconds) { second_saw = Scheduler::WorkWaitsForThisWorker() ? 1 : 0; })
+          .ok());
+  EXPECT_FALSE(Scheduler::WorkWaitsForThisWorker());  // not a worker
+  gate.Open();
+  scheduler.Shutdown();
+  EXPECT_EQ(first_saw.load(), 1);   // the second job waited behind it
+  EXPECT_EQ(second_saw.load(), 0);  // nothing behind the last one
+}
+
 }  // namespace
 }  // namespace modelmux

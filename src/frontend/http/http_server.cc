@@ -1,5 +1,7 @@
 #include "frontend/http/http_server.h"
 
+#include <pthread.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -163,6 +165,7 @@ void HttpServer::Start() {
   net::post(impl_->sweep_timer.get_executor(), [impl = impl_.get()] { impl->ArmSweep(); });
   for (int i = 0; i < impl_->options.io_threads; ++i) {
     impl_->threads.emplace_back([impl = impl_.get()] {
+      pthread_setname_np(pthread_self(), "mm-http-io");  // for top -H and bench/tail.sh
       for (;;) {
         try {
           impl->io.run();

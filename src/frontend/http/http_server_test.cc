@@ -2,7 +2,13 @@
 // metrics and graceful shutdown, over real loopback connections.
 #include "frontend/http/http_server.h"
 
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <atomic>
+#include <cstring>
 #include <thread>
+#include <vector>
 
 #include "frontend/http/http_test_fixture.h"
 #include "gmock/gmock.h"
@@ -179,6 +185,102 @@ TEST_F(HttpServerTest, StopAcceptingFinishesInFlightAndRefusesNewConnections) {
   // A new connection is refused once the listening socket is closed.
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_THROW(HttpTestClient(http_->port()).Get("/ping"), boost::system::system_error);
+}
+
+// A worker's reply to a waiting connection is written from the worker
+// (HttpSession::TryReplyHere). Many connections at once, on two io threads,
+// meet every way a reply can arrive: while the strand still runs the
+// request's Dispatch (it is then sent from the strand), or after (sent from
+// the worker, which then starts reading the next request).
+TEST_F(HttpServerTest, RepliesFromWorkersOnManyConnectionsAreEachAnsweredInOrder) {
+  HttpServer::Options options;
+  options.address = "127.0.0.1";
+  options.port = 0;
+  options.io_threads = 2;
+  options.max_body_bytes = kMaxBody;
+  auto http = HttpServer::Create(options, server_.get());
+  ASSERT_TRUE(http.ok()) << http.status();
+  (*http)->Start();
+  constexpr int kClients = 6, kRequests = 150;
+  std::vector<std::thread> clients;
+  std::atomic<int> answered{0};
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c, port = (*http)->port()] {
+      HttpTestClient client(port);
+      for (int i = 0; i < kRequests; ++i) {
+        // Alternate the answer so a reply given to the wrong request shows.
+        const bool money = (i + c) % 2 == 0;
+        auto r = client.Post(money ? "/models/alpha/invoke" : "/models/beta/invoke",
+                             money ? R"({"text": "money back"})" : R"({"text": "where is it"})");
+        ASSERT_EQ(r.result_int(), 200) << r.body();
+        const auto top = nlohmann::json::parse(r.body())["predictions"][0][0]["label"];
+        ASSERT_EQ(top, money ? "refund" : "shipping");
+        answered.fetch_add(1);
+      }
+      EXPECT_EQ(client.Get("/ping").result_int(), 200);
+    });
+  }
+  for (std::thread& t : clients) t.join();
+  EXPECT_EQ(answered.load(), kClients * kRequests);
+  (*http)->Stop();
+}
+
+// A reply larger than the socket can take at once, to a client that reads
+// slowly (a small receive buffer): what the worker's non-blocking send could
+// not write goes on from the strand, whole and in order, and the connection
+// then serves the next request.
+TEST_F(HttpServerTest, ReplyLargerThanTheSocketBufferIsWrittenWholeAndTheConnectionGoesOn) {
+  HttpServer::Options options;
+  options.address = "127.0.0.1";
+  options.port = 0;
+  options.max_body_bytes = 20 << 20;
+  auto http = HttpServer::Create(options, server_.get());
+  ASSERT_TRUE(http.ok()) << http.status();
+  (*http)->Start();
+  constexpr int kRows = 1 << 21;  // 16 MiB of input, 8 MiB of binary output: more than a socket buffer
+  std::vector<float> x(2 * kRows), expected(kRows);
+  for (int i = 0; i < kRows; ++i) {
+    x[2 * i] = static_cast<float>(i % 1000);
+    x[2 * i + 1] = 0.5f;
+    expected[i] = x[2 * i] + x[2 * i + 1];
+  }
+  const std::string header =
+      nlohmann::json{{"inputs",
+                      {{{"name", "x"},
+                        {"datatype", "FP32"},
+                        {"shape", {kRows, 2}},
+                        {"parameters", {{"binary_data_size", x.size() * sizeof(float)}}}}}},
+                     {"outputs", {{{"name", "y"}, {"parameters", {{"binary_data", true}}}}}}}
+          .dump();
+  std::string body = header;
+  body.append(reinterpret_cast<const char*>(x.data()), x.size() * sizeof(float));
+
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket socket(io);
+  socket.open(boost::asio::ip::tcp::v4());
+  socket.set_option(boost::asio::socket_base::receive_buffer_size(4096));  // before connect: a small window
+  socket.connect({boost::asio::ip::make_address("127.0.0.1"), (*http)->port()});
+  timeval timeout{20, 0};
+  setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  boost::beast::flat_buffer buffer;
+  for (int round = 0; round < 2; ++round) {
+    http::request<http::string_body> request{http::verb::post, "/v2/models/vec/infer", 11};
+    request.set(http::field::host, "127.0.0.1");
+    request.set("Inference-Header-Content-Length", std::to_string(header.size()));
+    request.set(http::field::content_type, "application/octet-stream");
+    request.body() = body;
+    request.prepare_payload();
+    http::write(socket, request);
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(64 << 20);
+    http::read(socket, buffer, parser);
+    const auto& r = parser.get();
+    ASSERT_EQ(r.result_int(), 200) << r.body().substr(0, 200);
+    const size_t json_size = std::stoul(std::string(r["Inference-Header-Content-Length"]));
+    ASSERT_EQ(r.body().size() - json_size, expected.size() * sizeof(float));
+    EXPECT_EQ(std::memcmp(r.body().data() + json_size, expected.data(), expected.size() * sizeof(float)), 0);
+  }
+  (*http)->Stop();
 }
 
 TEST_F(HttpServerTest, BindErrorNamesAddressAndPort) {

@@ -1,12 +1,20 @@
 #include "frontend/http/http_session.h"
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <algorithm>
 #include <array>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/status.hpp>
+#include <cerrno>
 #include <charconv>
 #include <string_view>
 #include <utility>
@@ -14,6 +22,7 @@
 #include "fmt/format.h"
 #include "frontend/http/request_target.h"
 #include "frontend/http/route_call.h"
+#include "runtime/scheduler.h"
 
 namespace modelmux {
 namespace {
@@ -144,9 +153,55 @@ void HttpSession::Start() {
 }
 
 void HttpSession::Reply(HttpReply reply) {
+  // The session's strand (see http_server.cc); a reply produced on it (an
+  // answer given while the router still runs) is sent inline by the dispatch.
+  using Strand = net::strand<net::io_context::executor_type>;
+  const Strand* strand = socket_.get_executor().target<Strand>();
+  // A worker whose model has jobs waiting hands the write to the strand and
+  // goes on to the next batch: the model's work is serial, the write is not.
+  if (strand != nullptr && !strand->running_in_this_thread() && !Scheduler::WorkWaitsForThisWorker() &&
+      TryReplyHere(reply)) {
+    return;
+  }
   net::dispatch(socket_.get_executor(), [self = shared_from_this(), reply = std::move(reply)]() mutable {
     self->Send(std::move(reply));
   });
+}
+
+bool HttpSession::TryReplyHere(HttpReply& reply) {
+  std::lock_guard<std::mutex> lock(handoff_mu_);
+  if (closed_) return false;
+  if (!awaiting_reply_) {  // the strand still runs this request's Dispatch: it sends the reply next
+    replied_ = true;
+    return false;
+  }
+  const bool close = !keep_alive_ || host_.draining.load(std::memory_order_relaxed);
+  if (close) return false;  // a lingering close belongs on the strand
+  awaiting_reply_ = false;
+  PrepareReply(std::move(reply), /*force_close=*/false);
+  // One non-blocking gathered send. A reply that does not fit in the socket's
+  // buffer now goes on as an async_write from the strand.
+  iovec parts[2] = {{head_.data(), head_.size()}, {body_.data(), body_.size()}};
+  msghdr message{};
+  message.msg_iov = parts;
+  message.msg_iovlen = body_.empty() ? 1 : 2;
+  const ssize_t sent = ::sendmsg(socket_.native_handle(), &message, MSG_DONTWAIT | MSG_NOSIGNAL);
+  const size_t total = head_.size() + body_.size();
+  if (sent >= 0 && static_cast<size_t>(sent) == total) {
+    // Written: finish the request and start reading the next one from here;
+    // the read's completion runs on the strand. Nothing below touches the
+    // session after ReadHeader.
+    FinishWrite(Clock::now());
+    return true;
+  }
+  if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+    const beast::error_code ec(errno, boost::system::system_category());
+    net::post(socket_.get_executor(), [self = shared_from_this(), ec] { self->OnWritten(ec); });
+    return true;
+  }
+  const size_t written = sent > 0 ? static_cast<size_t>(sent) : 0;
+  net::post(socket_.get_executor(), [self = shared_from_this(), written] { self->WriteFrom(written); });
+  return true;
 }
 
 void HttpSession::ReadHeader(Clock::time_point now) {
@@ -238,28 +293,65 @@ void HttpSession::Dispatch() {
     if (std::optional<HttpReply> refused = host_.access->Check(view, match.route))
       return Send(*std::move(refused));
   }
+  {
+    std::lock_guard<std::mutex> lock(handoff_mu_);
+    replied_ = false;
+  }
   std::optional<HttpReply> reply = host_.router->Handle(view, match, shared_from_this());
-  if (reply.has_value()) Send(*std::move(reply));
+  if (reply.has_value()) return Send(*std::move(reply));
+  // From here the session is idle until the reply comes; a reply from another
+  // thread may send itself (TryReplyHere). One that came while Handle ran
+  // (replied_: it was posted, or sent inline) is already on its way.
+  std::lock_guard<std::mutex> lock(handoff_mu_);
+  if (!replied_) awaiting_reply_ = true;
 }
 
-void HttpSession::Send(HttpReply reply, bool force_close) {
+void HttpSession::PrepareReply(HttpReply reply, bool force_close) {
   status_ = reply.status;
   close_after_write_ = force_close || !keep_alive_ || host_.draining.load(std::memory_order_relaxed);
   body_ = std::move(reply.body);
   BuildHead(head_, reply, body_.size(), close_after_write_, http10_);
-  const std::array<net::const_buffer, 2> buffers = {net::buffer(head_), net::buffer(body_)};
+}
+
+void HttpSession::Send(HttpReply reply, bool force_close) {
+  {
+    std::lock_guard<std::mutex> lock(handoff_mu_);
+    replied_ = true;
+    awaiting_reply_ = false;
+  }
+  PrepareReply(std::move(reply), force_close);
+  WriteFrom(0);
+}
+
+void HttpSession::WriteFrom(size_t written) {
+  const size_t from_head = std::min(written, head_.size());
+  const std::array<net::const_buffer, 2> buffers = {net::buffer(head_) + from_head,
+                                                    net::buffer(body_) + (written - from_head)};
   net::async_write(socket_, buffers,
                    [self = shared_from_this()](beast::error_code ec, size_t) { self->OnWritten(ec); });
 }
 
 void HttpSession::OnWritten(beast::error_code ec) {
-  const Clock::time_point now = Clock::now();
+  if (ec) {
+    ObserveWritten(Clock::now());
+    return Close();
+  }
+  if (close_after_write_) {
+    ObserveWritten(Clock::now());
+    return Linger();
+  }
+  FinishWrite(Clock::now());
+}
+
+void HttpSession::ObserveWritten(Clock::time_point now) {
   host_.metrics->ObserveRequest(RouteTemplate(route_), status_,
                                 std::chrono::duration<double>(now - start_).count());
   EndRequest();
   if (body_.capacity() > kKeptReplyCapacity) std::string().swap(body_);
-  if (ec) return Close();
-  if (close_after_write_) return Linger();
+}
+
+void HttpSession::FinishWrite(Clock::time_point now) {
+  ObserveWritten(now);
   ReadHeader(now);
 }
 
@@ -287,8 +379,12 @@ void HttpSession::DrainClient() {
 }
 
 void HttpSession::Close() {
+  // Under the hand-off lock: a reply sending itself from another thread
+  // (TryReplyHere) uses the socket until it has started the next read.
+  std::lock_guard<std::mutex> lock(handoff_mu_);
   if (closed_) return;
   closed_ = true;
+  awaiting_reply_ = false;
   waiting_since_ = Clock::time_point::max();
   beast::error_code ignored;
   socket_.shutdown(net::ip::tcp::socket::shutdown_both, ignored);
@@ -296,9 +392,14 @@ void HttpSession::Close() {
 }
 
 void HttpSession::CloseIfStalled(Clock::time_point now) {
-  if (waiting_since_ == Clock::time_point::max()) return;
-  const auto limit = lingering_ ? host_.linger_timeout : host_.idle_timeout;
-  if (now - waiting_since_ > limit) Close();
+  {
+    // waiting_since_ may have been set by a reply that sent itself.
+    std::lock_guard<std::mutex> lock(handoff_mu_);
+    if (waiting_since_ == Clock::time_point::max()) return;
+    const auto limit = lingering_ ? host_.linger_timeout : host_.idle_timeout;
+    if (now - waiting_since_ <= limit) return;
+  }
+  Close();
 }
 
 void HttpSession::BeginRequest(Clock::time_point now) {

@@ -3,8 +3,17 @@
 // Router, writes the reply as one gathered write of head and body, then reads
 // the next request: one request at a time, keep-alive as the request asks.
 //
-// All of a session's work runs on its strand. Replies that come back from
-// server threads (ReplySink::Reply) are dispatched onto that strand first.
+// A session's work runs on its strand, with one exception that saves a
+// thread hand-off per request: a reply that comes back from a server thread
+// (ReplySink::Reply) while the session waits for it is written from that
+// thread with one non-blocking send (unless it is a worker whose model has
+// more jobs waiting: Scheduler::WorkWaitsForThisWorker), which then starts reading the next
+// request (whose completion runs on the strand again). While the session
+// waits for a reply no handler of its own is pending, so the only strand work
+// that can meet it, Close and CloseIfStalled, takes the hand-off lock too.
+// A reply that ends the connection, or arrives while the strand still runs
+// the request's Dispatch, is dispatched onto the strand as before; so is what
+// is left of a reply larger than the socket's buffer.
 // Bodies over the limit get 413, malformed requests 400; both then close the
 // connection after draining what the client still sends (a lingering close, so
 // the client reads the answer rather than a reset). When the host has an
@@ -22,12 +31,12 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
-#include <mutex>
 #include "frontend/http/access_control.h"
 #include "frontend/http/http_reply.h"
 #include "frontend/http/router.h"
@@ -84,7 +93,17 @@ class HttpSession : public ReplySink, public std::enable_shared_from_this<HttpSe
   void OnReadError(boost::beast::error_code ec);
   void Dispatch();
   void Send(HttpReply reply, bool force_close = false);
+  // Sends `reply` on the calling (non-strand) thread when the session waits
+  // for it; false: dispatch it onto the strand instead.
+  bool TryReplyHere(HttpReply& reply);
+  void PrepareReply(HttpReply reply, bool force_close);
+  // Writes head_ and body_ from byte `written` of the two on.
+  void WriteFrom(size_t written);
   void OnWritten(boost::beast::error_code ec);
+  // The reply is written: request metrics, in-flight count; FinishWrite also
+  // reads the next request.
+  void ObserveWritten(Clock::time_point now);
+  void FinishWrite(Clock::time_point now);
   void Linger();
   void DrainClient();
   void BeginRequest(Clock::time_point now);
@@ -104,6 +123,12 @@ class HttpSession : public ReplySink, public std::enable_shared_from_this<HttpSe
   bool close_after_write_ = false;
   bool counted_ = false;    // the current request counts in host_.in_flight
   bool lingering_ = false;  // draining the client before closing
+  // Guards the hand-off of a waiting session to the thread that brings its
+  // reply (and, for that, closed_ and waiting_since_ against Close and
+  // CloseIfStalled). std::mutex: TSan cannot see the system absl::Mutex.
+  std::mutex handoff_mu_;
+  bool awaiting_reply_ = false;  // Dispatch left the request to a reply from another thread
+  bool replied_ = false;         // the current request's reply was sent or dispatched
   bool closed_ = false;
   uint64_t lingered_bytes_ = 0;
   Clock::time_point linger_deadline_{};  // a lingering close ends by then
