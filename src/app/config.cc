@@ -205,6 +205,15 @@ ParseOutcome ParseFlags(int argc, char** argv) {
       ->check(CLI::Range(0, 600000));
   app.add_option("--s3-list-page-size", c.s3_list_page_size, "Keys per ListObjectsV2 request")
       ->check(CLI::Range(1, 1000));
+  std::string part_size = "8M";
+  app.add_option("--s3-part-size", part_size, "Bytes per ranged GET of an archive download (larger: one GET)")
+      ->check(CheckByteSize);
+  app.add_option("--s3-parallel-parts", c.s3_parallel_parts, "Ranged GETs of one archive download running at once")
+      ->check(CLI::Range(1, 64));
+  app.add_option("--revalidate-after", c.revalidate_after_s,
+                 "Seconds a disk-cache hit is served without asking the store; older hits are checked in the "
+                 "background (0: every hit)")
+      ->check(CLI::Range(0, 86400 * 365));
   app.add_option("--disk-cache", c.disk_cache_dir, "Directory of downloaded artifacts, reused across restarts");
   app.add_option("--disk-cache-budget", disk_cache_budget, "Bytes of artifacts kept in --disk-cache, e.g. 20G")
       ->check(CheckByteSize);
@@ -226,6 +235,7 @@ ParseOutcome ParseFlags(int argc, char** argv) {
   c.max_body_bytes = *ParseByteSize(max_body);
   c.disk_cache_budget_bytes = *ParseByteSize(disk_cache_budget);
   c.s3_low_speed_limit = *ParseByteSize(low_speed_limit);
+  c.s3_part_size = *ParseByteSize(part_size);
   if (app.count("--memory-budget") > 0) {
     c.memory_budget_bytes = *ParseByteSize(budget);
   } else {
@@ -235,6 +245,12 @@ ParseOutcome ParseFlags(int argc, char** argv) {
     outcome.exit_now = true;
     outcome.exit_code = 2;
     outcome.message = error;
+    return outcome;
+  }
+  if (c.s3_part_size < (int64_t{64} << 10)) {
+    outcome.exit_now = true;
+    outcome.exit_code = 2;
+    outcome.message = "error: --s3-part-size must be at least 64K\n";
     return outcome;
   }
   if (c.memory_budget_bytes <= 0) {

@@ -54,6 +54,12 @@ struct Config {
   int s3_low_speed_time_s = 10;           // ... for this long
   int s3_retry_backoff_ms = 200;
   int s3_list_page_size = 1000;
+  // Issue 15: archives larger than one part stream in by parallel ranged GETs;
+  // a disk-cache hit older than this is checked against the store in the
+  // background (stale-while-revalidate).
+  int64_t s3_part_size = int64_t{8} << 20;
+  int s3_parallel_parts = 4;
+  int revalidate_after_s = 60;
   std::string disk_cache_dir;  // empty: a private temporary directory that keeps nothing
   int64_t disk_cache_budget_bytes = int64_t{10} << 30;
   int max_concurrent_downloads = 2;

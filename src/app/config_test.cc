@@ -143,6 +143,23 @@ TEST(ConfigTest, S3StoreAndDiskCacheFlags) {
   EXPECT_TRUE(Parse({"--s3-max-attempts", "0"}).exit_now);
 }
 
+TEST(ConfigTest, ColdPathFlags) {
+  ParseOutcome d = Parse({});
+  ASSERT_FALSE(d.exit_now) << d.message;
+  EXPECT_EQ(d.config.s3_part_size, int64_t{8} << 20);
+  EXPECT_EQ(d.config.s3_parallel_parts, 4);
+  EXPECT_EQ(d.config.revalidate_after_s, 60);
+  ParseOutcome s = Parse({"--s3-part-size", "16M", "--s3-parallel-parts", "8", "--revalidate-after", "0"});
+  ASSERT_FALSE(s.exit_now) << s.message;
+  EXPECT_EQ(s.config.s3_part_size, int64_t{16} << 20);
+  EXPECT_EQ(s.config.s3_parallel_parts, 8);
+  EXPECT_EQ(s.config.revalidate_after_s, 0);
+  EXPECT_TRUE(Parse({"--s3-part-size", "1K"}).exit_now);
+  EXPECT_TRUE(Parse({"--s3-part-size", "big"}).exit_now);
+  EXPECT_TRUE(Parse({"--s3-parallel-parts", "0"}).exit_now);
+  EXPECT_TRUE(Parse({"--revalidate-after", "-1"}).exit_now);
+}
+
 TEST(ConfigTest, DeadlineFlags) {
   ParseOutcome d = Parse({});
   ASSERT_FALSE(d.exit_now) << d.message;

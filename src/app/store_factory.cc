@@ -56,6 +56,11 @@ absl::StatusOr<std::unique_ptr<ModelStore>> MakeS3Store(const Config& config, St
   S3Store::Options options;
   options.prefix = location.prefix;
   options.list_page_size = config.s3_list_page_size;
+  options.parts.part_size = config.s3_part_size;
+  options.parts.parallel_parts = config.s3_parallel_parts;
+  options.revalidate_after = std::chrono::seconds(config.revalidate_after_s);
+  // A background check never needs longer than a metadata call may take.
+  options.revalidate_timeout = std::chrono::milliseconds(config.store_timeout_ms);
   ASSIGN_OR_RETURN(options.client, S3Client::Create(std::move(client)));
   ASSIGN_OR_RETURN(options.cache, MakeDiskCache(config, metrics));
   options.metrics = metrics;

@@ -77,6 +77,8 @@ InferenceServer::InferenceServer(Options& options)
                                                               .max_queued_total = options.max_queued_total,
                                                               .max_workers_per_model = per_model});
   preloader_ = std::make_shared<Preloader>(registry_.get(), options.max_concurrent_loads);
+  store_->SetVersionListener(
+      [this](const std::string& name, const std::string& version) { OnStoreVersionChanged(name, version); });
   if (options.refresh_interval.count() > 0) {
     refresher_ = std::make_unique<PeriodicTask>(options.refresh_interval, [this] { RefreshChangedModels(); });
   }
@@ -283,6 +285,7 @@ bool InferenceServer::Ready() const { return preloader_->done() && !shut_down_.l
 
 void InferenceServer::Shutdown() {
   if (shut_down_.exchange(true)) return;
+  store_->SetVersionListener(nullptr);  // waits for a call in progress
   if (prewarm_task_ != nullptr) prewarm_task_->Stop();
   if (refresher_ != nullptr) refresher_->Stop();
   sampler_->Stop();

@@ -254,6 +254,10 @@ class InferenceServer {
   // Freshness (inference_server_reload.cc).
   bool StoreVersionChanged(std::string_view name) const;
   void LoadOrReload(const std::string& name, const ModelRegistry::LoadOptions& options, DoneCallback done);
+  // The store learned in the background that it holds `version` of `name`
+  // (ModelStore::SetVersionListener): a loaded model of another version is
+  // reloaded, as RefreshChangedModels does.
+  void OnStoreVersionChanged(const std::string& name, const std::string& version);
 
   // Members are destroyed bottom-up: the registry's loader uses the store and
   // the backends, so they go last.

@@ -53,6 +53,32 @@ void InferenceServer::LoadOrReload(const std::string& name, const ModelRegistry:
   if (!submitted.ok()) std::move(*shared_done)(std::move(submitted));
 }
 
+void InferenceServer::OnStoreVersionChanged(const std::string& name, const std::string& version) {
+  if (shut_down_.load(std::memory_order_relaxed)) return;
+  std::optional<ModelStatus> status = registry_->GetStatus(name);
+  if (!status.has_value()) return;
+  auto reload_if_other = [this, name, version] {
+    std::optional<ModelStatus> now = registry_->GetStatus(name);
+    if (!now.has_value() || now->state != ModelState::kReady || now->version.empty() ||
+        now->version == version) {
+      return;
+    }
+    spdlog::info("model {} changed in the store (version {} -> {}); reloading", name, now->version, version);
+    registry_->Reload(name, [name](absl::Status result) {
+      if (!result.ok()) spdlog::warn("background reload of model {} failed: {}", name, result.ToString());
+    });
+  };
+  if (status->state == ModelState::kLoading) {
+    // Served from the disk cache and still loading: its load is waited for
+    // (joined, not repeated), then compared.
+    registry_->Load(name, {}, [reload_if_other](absl::Status loaded) {
+      if (loaded.ok()) reload_if_other();
+    });
+    return;
+  }
+  reload_if_other();
+}
+
 std::vector<std::string> InferenceServer::RefreshChangedModels() {
   std::vector<std::string> reloaded;
   for (const ModelStatus& status : registry_->Snapshot()) {

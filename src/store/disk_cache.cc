@@ -159,7 +159,7 @@ absl::Status DiskCache::Scan() {
     }
     std::error_code mtime_ec;
     by_age.emplace_back(fs::last_write_time(it->path() / kMetaFile, mtime_ec), name);
-    entries_[name] = Entry{info->version, info->bytes, 0, 0};
+    entries_[name] = Entry{info->version, info->bytes, 0, 0, std::chrono::steady_clock::time_point::min(), false};
     used_bytes_ += info->bytes;
   }
   if (ec) return IoError("cannot read", options_.root / "entries", ec);
@@ -273,7 +273,8 @@ absl::Status DiskCache::Publish(const std::string& name, const fs::path& staged,
     if (ec) return IoError("cannot publish", target, ec);
     auto flight = flights_.find(name);
     const int waiters = flight == flights_.end() ? 0 : flight->second->waiters;
-    entries_[name] = Entry{version, bytes, ++tick_, pins + waiters};
+    // Just downloaded: the store's version as of this fill.
+    entries_[name] = Entry{version, bytes, ++tick_, pins + waiters, std::chrono::steady_clock::now(), false};
     used_bytes_ += bytes;
     if (flight != flights_.end()) {
       flight->second->done = true;
@@ -347,7 +348,20 @@ std::optional<DiskCache::EntryInfo> DiskCache::Lookup(std::string_view name) con
   std::lock_guard<std::mutex> lock(mu_);
   auto it = entries_.find(name);
   if (it == entries_.end()) return std::nullopt;
-  return EntryInfo{it->second.version, it->second.bytes};
+  return EntryInfo{it->second.version, it->second.bytes, it->second.validated_at, it->second.stale};
+}
+
+void DiskCache::NoteStoreVersion(std::string_view name, std::string_view store_version) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = entries_.find(name);
+  if (it == entries_.end()) return;
+  Entry& entry = it->second;
+  if (!store_version.empty() && store_version == entry.version) {
+    entry.validated_at = std::chrono::steady_clock::now();
+    entry.stale = false;
+  } else {
+    entry.stale = true;
+  }
 }
 
 int64_t DiskCache::used_bytes() const {

@@ -18,6 +18,12 @@
 // file to go stale); recency comes from the metadata file's mtime, which every
 // hit touches, so LRU order survives a restart.
 //
+// Freshness: each entry remembers when the store last confirmed its version
+// (a fill, or NoteStoreVersion with that version) and whether the store is
+// known to hold another one (stale). The cache only keeps the record; its
+// owner decides when to ask the store (S3Store: stale-while-revalidate).
+// Entries found at start count as never confirmed.
+//
 // Fetch hands out a private copy made of hard links (cheap, and immune to a
 // later eviction of the entry). Eviction is LRU over entries no fetch is
 // copying at that moment. Fills run at most `max_concurrent_fills` at once;
@@ -26,6 +32,7 @@
 // Thread-safe. REQUIRES: nothing else writes under the root.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
@@ -58,6 +65,10 @@ class DiskCache {
   struct EntryInfo {
     std::string version;
     int64_t bytes = 0;
+    // When the store last confirmed `version`; time_point::min(): never.
+    std::chrono::steady_clock::time_point validated_at = std::chrono::steady_clock::time_point::min();
+    // The store holds another version (or none): not to be served as current.
+    bool stale = false;
   };
 
   // Writes one artifact's files into `dir` (an existing empty directory) and
@@ -80,6 +91,10 @@ class DiskCache {
                                                        const Filler& fill, const CallContext& call);
 
   std::optional<EntryInfo> Lookup(std::string_view name) const;
+  // What the store holds for `name` now: its entry's version (confirmed now,
+  // no longer stale), another version, or nothing (empty: stale). No effect
+  // when the cache has no entry for `name`.
+  void NoteStoreVersion(std::string_view name, std::string_view store_version);
   int64_t used_bytes() const;
   const std::filesystem::path& root() const { return options_.root; }
 
@@ -89,6 +104,8 @@ class DiskCache {
     int64_t bytes = 0;
     uint64_t last_use = 0;  // LRU tick
     int pins = 0;           // fetches copying from it right now
+    std::chrono::steady_clock::time_point validated_at = std::chrono::steady_clock::time_point::min();
+    bool stale = false;
   };
   struct Flight {
     bool done = false;

@@ -4,8 +4,12 @@
 // files" (ArtifactSource::Fetch, from what Locate found, without asking the
 // store again where the artifact is).
 //
-// One load is one Locate and one Fetch: a cold load from S3 makes one HEAD
-// (archive) or one listing (directory form), never a second lookup.
+// One load is one Locate and one Fetch: a cold load from S3 makes one round
+// of HEADs (one per archive form, at once) or one listing (directory form),
+// never a second lookup; a load served from a store's local tier (the S3
+// store's disk cache) makes none, and the store checks that copy's freshness
+// in the background, telling its version listener when the store holds a
+// new version (SetVersionListener).
 //
 // Every call takes a CallContext (common/call_context.h): a store call stops
 // with DeadlineExceeded when the deadline passes, or with the cancellation's
@@ -17,6 +21,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -98,8 +103,20 @@ class ModelStore {
   virtual absl::StatusOr<std::unique_ptr<ArtifactSource>> Locate(std::string_view name,
                                                                  const CallContext& call) const = 0;
 
-  // Locate(name, call)->info(): size and version without fetching.
-  absl::StatusOr<ArtifactInfo> Stat(std::string_view name, const CallContext& call) const;
+  // Size and version as the store holds them now, without fetching: what a
+  // freshness check compares a loaded model's version with. The default is
+  // Locate(name, call)->info(); a store with a local tier asks the store
+  // itself (answering from the tier only when the store cannot be reached).
+  virtual absl::StatusOr<ArtifactInfo> Stat(std::string_view name, const CallContext& call) const;
+
+  // Called with (name, version) when the store learns in the background that
+  // it now holds `version` of a model whose copy it served from its local
+  // tier; the listener decides whether to reload. Runs on a thread of the
+  // store's; must not block for long. Replacing the listener (or clearing it
+  // with nullptr) waits for a call in progress, so after it returns the old
+  // listener is never called again. The default: the store never calls it.
+  using VersionListener = std::function<void(const std::string& name, const std::string& version)>;
+  virtual void SetVersionListener(VersionListener listener) { (void)listener; }
 
   // Up to `page_size` names greater than `page_token` (the last name of the
   // previous page; empty for the first page), in ascending order.

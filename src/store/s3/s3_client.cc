@@ -19,6 +19,7 @@
 #include "absl/strings/strip.h"
 #include "common/status_macros.h"
 #include "spdlog/spdlog.h"
+#include "store/s3/s3_range_read.h"
 #include "store/s3/s3_wire.h"
 
 namespace modelmux {
@@ -77,6 +78,7 @@ struct S3Client::Request {
   std::string key;
   std::string query;                  // canonical: sorted, encoded
   std::FILE* sink = nullptr;          // GET into a file; else the body is kept in memory
+  RangeRead* range = nullptr;         // or a GET into a sink (Read)
   const CallContext* call = nullptr;  // required
 };
 
@@ -93,6 +95,7 @@ namespace {
 struct Transfer {
   S3Client::Response* response;
   std::FILE* sink;
+  S3Client::RangeRead* range;
   EVP_MD_CTX* md5;
   const CallContext* call;
   bool write_failed = false;
@@ -127,8 +130,13 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
 size_t OnBody(char* data, size_t size, size_t count, void* user) {
   auto* transfer = static_cast<Transfer*>(user);
   const size_t n = size * count;
+  const bool success = transfer->status >= 200 && transfer->status < 300;
+  if (transfer->range != nullptr && success) {
+    return transfer->range->Take(transfer->response->headers, transfer->status, std::string_view(data, n)) ? n
+                                                                                                            : 0;
+  }
   // An error document goes to memory, where the error message is built from it.
-  if (transfer->sink != nullptr && transfer->status >= 200 && transfer->status < 300) {
+  if (transfer->sink != nullptr && success) {
     if (std::fwrite(data, 1, n, transfer->sink) != n) {
       transfer->write_failed = true;
       return 0;  // aborts the transfer
@@ -216,7 +224,7 @@ void S3Client::Configure(void* handle, const Request& request, const std::string
   curl_easy_setopt(curl, CURLOPT_PASSWORD, options_.credentials.secret_access_key.c_str());
   const CallContext& call = *request.call;
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, TimeoutMs(call, options_.connect_timeout));
-  if (request.sink == nullptr) {
+  if (request.sink == nullptr && request.range == nullptr) {
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, TimeoutMs(call, options_.request_timeout));
   } else {
     // A fixed whole-transfer limit would fail big artifacts on slow links:
@@ -243,12 +251,21 @@ absl::StatusOr<S3Client::Response> S3Client::PerformOnce(Request& request) const
   Response response;
   EVP_MD_CTX* md5 = EVP_MD_CTX_new();
   EVP_DigestInit_ex(md5, EVP_md5(), nullptr);
-  Transfer transfer{&response, request.sink, md5, request.call};
+  Transfer transfer{&response, request.sink, request.range, md5, request.call};
   struct curl_slist* headers = nullptr;
   headers = curl_slist_append(headers, absl::StrCat("x-amz-content-sha256: ", kEmptyPayloadSha256).c_str());
   if (!options_.credentials.session_token.empty()) {
     headers = curl_slist_append(
         headers, absl::StrCat("x-amz-security-token: ", options_.credentials.session_token).c_str());
+  }
+  if (request.range != nullptr) {
+    request.range->BeginAttempt();
+    if (const std::string range = request.range->RangeHeader(); !range.empty()) {
+      headers = curl_slist_append(headers, absl::StrCat("Range: ", range).c_str());
+    }
+    if (!request.range->etag().empty()) {
+      headers = curl_slist_append(headers, absl::StrCat("If-Match: \"", request.range->etag(), "\"").c_str());
+    }
   }
   Configure(curl, request, UrlFor(request.key, request.query), headers, &transfer);
   char error_text[CURL_ERROR_SIZE] = "";
@@ -264,6 +281,10 @@ absl::StatusOr<S3Client::Response> S3Client::PerformOnce(Request& request) const
   if (result != CURLE_OK) {
     curl_easy_cleanup(curl);  // a failed connection is not worth keeping
     if (transfer.write_failed) return absl::InternalError("cannot write the download to local disk");
+    if (request.range != nullptr && !request.range->refused().ok()) return request.range->refused();
+    if (request.range != nullptr && request.range->stopped()) {
+      return absl::AbortedError(absl::StrCat("download of ", Describe(request.key), " stopped by its reader"));
+    }
     // curl's own text says which limit tripped ("Operation too slow. Less than ...").
     const std::string detail = error_text[0] != '\0' ? error_text : curl_easy_strerror(result);
     const bool too_slow = result == CURLE_OPERATION_TIMEDOUT && absl::StrContains(detail, "too slow");
@@ -309,6 +330,10 @@ Verdict Judge(const S3Client::Response& response, const std::string& what, bool 
   const std::string detail =
       s3_code.empty() ? absl::StrCat("HTTP ", code) : absl::StrCat("HTTP ", code, " ", s3_code);
   if (code == 404) return {absl::NotFoundError(absl::StrCat(what, " not found (", detail, ")")), "", false};
+  if (code == 412) {
+    return {absl::FailedPreconditionError(absl::StrCat(what, " changed while it was downloaded (", detail, ")")),
+            "", false};
+  }
   if (code == 403) {
     return {absl::PermissionDeniedError(absl::StrCat("access to ", what, " denied (", detail,
                                                      "): check the credentials and bucket policy")),
@@ -347,8 +372,12 @@ absl::StatusOr<S3Client::Response> S3Client::Perform(Request& request) const {
     absl::StatusOr<Response> response = PerformOnce(request);
     Verdict verdict;
     if (!response.ok()) {
-      // Aborted by the progress callback, or a timeout cut to the deadline.
-      if (call.Stopped()) return Stopped(request, attempt, response.status());
+      // Aborted by the progress callback, or a timeout cut to the deadline
+      // (curl's timers may fire a few ms before it: no retry in that slack).
+      constexpr std::chrono::milliseconds kTimerSlack{10};
+      if (call.Stopped() || (!call.deadline.is_never() && call.deadline.Remaining() <= kTimerSlack)) {
+        return Stopped(request, attempt, response.status());
+      }
       if (absl::IsResourceExhausted(response.status())) {
         verdict = {absl::UnavailableError(absl::StrCat(
                        "download of ", what, " stalled or too slow: ", response.status().message())),
@@ -363,6 +392,11 @@ absl::StatusOr<S3Client::Response> S3Client::Perform(Request& request) const {
     } else {
       if (request.sink != nullptr) std::fflush(request.sink);
       verdict = Judge(*response, what, request.sink != nullptr);
+      if (verdict.status.ok() && request.range != nullptr) {
+        absl::Status whole = request.range->Finish(response->headers, static_cast<int>(response->code));
+        if (absl::IsFailedPrecondition(whole)) return whole;
+        if (!whole.ok()) verdict = {whole, "corrupt", true};
+      }
     }
     if (verdict.status.ok()) return response;
     if (!verdict.kind.empty()) CountError(verdict.kind);
@@ -422,6 +456,22 @@ absl::StatusOr<S3Object> S3Client::Get(std::string_view key, const std::filesyst
   S3Object object;
   object.key = request.key;
   object.size = response->body_bytes;
+  object.etag = StripQuotes(response->headers["etag"]);
+  return object;
+}
+
+absl::StatusOr<S3Object> S3Client::Read(std::string_view key, int64_t offset, int64_t length,
+                                        std::string_view etag, const ByteSink& sink, const CallContext& call) const {
+  RangeRead range(Describe(key), offset, length, std::string(etag), &sink);
+  Request request;
+  request.key = std::string(key);
+  request.range = &range;
+  request.call = &call;
+  absl::StatusOr<Response> response = Perform(request);
+  if (!response.ok()) return response.status();
+  S3Object object;
+  object.key = request.key;
+  object.size = range.total();
   object.etag = StripQuotes(response->headers["etag"]);
   return object;
 }

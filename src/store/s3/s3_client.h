@@ -4,6 +4,11 @@
 // x-amz-content-sha256 (the hash of the empty payload: only bodiless requests
 // are sent) and, for temporary credentials, x-amz-security-token.
 //
+// Read streams a byte range of an object into a sink instead of a file, as
+// the download arrives; a transfer that fails part-way resumes with a Range
+// request from the first byte the sink has not had (If-Match on the ETag, so
+// every byte comes from one version of the object).
+//
 // Failures: 404 is NotFound and 403 PermissionDenied, both naming the object.
 // Network errors, timeouts, 5xx and throttling (429, 503 SlowDown) and, for
 // GET, a body whose size or MD5 does not match the response's Content-Length
@@ -29,6 +34,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -90,6 +96,20 @@ class S3Client {
   // and etag are those of the bytes written, checked against the response.
   absl::StatusOr<S3Object> Get(std::string_view key, const std::filesystem::path& file,
                                const CallContext& call) const;
+  // Receives an object's bytes in order; returning false stops the transfer.
+  using ByteSink = std::function<bool(std::string_view)>;
+
+  // Streams bytes [offset, offset + length) of `key` (to the object's end when
+  // `length` < 0) into `sink`, in order, each byte exactly once. A transfer
+  // that fails part-way (network, 5xx, throttling, too slow, cut short) is
+  // retried from the first byte `sink` has not had, with the usual back-off
+  // and attempts. `etag`, when not empty, is the version the bytes must come
+  // from: sent as If-Match and compared with every response's ETag (so a
+  // server that ignores If-Match is caught too); FailedPrecondition when the
+  // object changed. Aborted when `sink` returned false. The result's size is
+  // the object's total size (from Content-Range), its etag the response's.
+  absl::StatusOr<S3Object> Read(std::string_view key, int64_t offset, int64_t length, std::string_view etag,
+                                const ByteSink& sink, const CallContext& call) const;
   // One page of ListObjectsV2. Empty `delimiter`: no grouping.
   absl::StatusOr<S3ListPage> List(std::string_view prefix, std::string_view delimiter,
                                   std::string_view continuation_token, int max_keys,
@@ -101,6 +121,7 @@ class S3Client {
 
   struct Request;
   struct Response;
+  class RangeRead;
 
  private:
   explicit S3Client(Options options);

@@ -14,8 +14,10 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -46,7 +48,24 @@ struct Pace {
   size_t at_once = std::string::npos;  // bytes sent at once; the rest trickles or stalls
   size_t trickle_bytes = 0;            // 0: stall after `at_once` until the server stops
   std::chrono::milliseconds trickle_every{0};
+  bool close_after_at_once = false;  // instead: close the connection (a reset mid-answer)
 };
+
+// A response and how to send it.
+struct Reply {
+  std::string text;  // status line, headers and body
+  Pace pace;
+};
+
+// The text of a response; Content-Length is the body's unless given.
+inline std::string ResponseText(int code, std::map<std::string, std::string> headers, const std::string& body,
+                                bool send_body = true) {
+  std::string text = absl::StrCat("HTTP/1.1 ", code, " X\r\n");
+  if (!headers.contains("Content-Length")) headers["Content-Length"] = std::to_string(body.size());
+  for (const auto& [k, v] : headers) absl::StrAppend(&text, k, ": ", v, "\r\n");
+  absl::StrAppend(&text, "\r\n", send_body ? body : "");
+  return text;
+}
 
 // Answers each request with the next scripted response (500 when none is
 // left). A response may come after a delay, trickle, or stall part-way.
@@ -81,12 +100,15 @@ class ScriptedServer {
 
   void Respond(int code, std::map<std::string, std::string> headers, std::string body, bool send_body = true,
                Pace pace = {}) {
-    std::string text = absl::StrCat("HTTP/1.1 ", code, " X\r\n");
-    if (!headers.contains("Content-Length")) headers["Content-Length"] = std::to_string(body.size());
-    for (const auto& [k, v] : headers) absl::StrAppend(&text, k, ": ", v, "\r\n");
-    absl::StrAppend(&text, "\r\n", send_body ? body : "");
     std::lock_guard<std::mutex> lock(mu_);
-    script_.push_back({text, pace});
+    script_.push_back({ResponseText(code, std::move(headers), body, send_body), pace});
+  }
+  // Answers every request the handler returns a reply for, before the
+  // script. Runs on the session threads.
+  using Handler = std::function<std::optional<Reply>(const Captured&)>;
+  void SetHandler(Handler handler) {
+    std::lock_guard<std::mutex> lock(mu_);
+    handler_ = std::move(handler);
   }
   std::vector<Captured> requests() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -95,11 +117,6 @@ class ScriptedServer {
   std::string endpoint() const { return absl::StrCat("http://127.0.0.1:", port_); }
 
  private:
-  struct Reply {
-    std::string text;
-    Pace pace;
-  };
-
   void AcceptLoop() {
     while (true) {
       const int fd = ::accept(listen_fd_, nullptr, nullptr);
@@ -122,9 +139,18 @@ class ScriptedServer {
       const std::string head = buffer.substr(0, end);
       buffer.erase(0, end + 4);
       Reply reply{"HTTP/1.1 500 X\r\nContent-Length: 0\r\n\r\n", {}};
+      const Captured request = Parse(head);
+      Handler handler;
       {
         std::lock_guard<std::mutex> lock(mu_);
-        requests_.push_back(Parse(head));
+        requests_.push_back(request);
+        handler = handler_;
+      }
+      std::optional<Reply> handled = handler ? handler(request) : std::nullopt;
+      if (handled.has_value()) {
+        reply = *std::move(handled);
+      } else {
+        std::lock_guard<std::mutex> lock(mu_);
         if (!script_.empty()) {
           reply = script_.front();
           script_.pop_front();
@@ -141,6 +167,10 @@ class ScriptedServer {
     const size_t first = std::min(pace.at_once, rest.size());
     if (first > 0 && ::send(fd, rest.data(), first, MSG_NOSIGNAL) < 0) return false;
     rest.remove_prefix(first);
+    if (pace.close_after_at_once && !rest.empty()) {
+      ::shutdown(fd, SHUT_RDWR);
+      return false;
+    }
     while (!rest.empty()) {
       if (pace.trickle_bytes == 0) {
         WaitForStop(std::chrono::hours(1));
@@ -179,6 +209,7 @@ class ScriptedServer {
   std::thread acceptor_;
   std::mutex mu_;
   std::deque<Reply> script_;
+  Handler handler_;
   std::vector<Captured> requests_;
   std::vector<int> connections_;
   std::vector<std::thread> sessions_;

@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
 
 namespace modelmux::s3_internal {
 namespace {
@@ -53,6 +54,23 @@ std::vector<std::string_view> Blocks(std::string_view xml, std::string_view tag)
 }
 
 }  // namespace
+
+std::optional<ContentRange> ParseContentRange(std::string_view header) {
+  absl::string_view rest = absl::StripAsciiWhitespace(View(header));
+  if (!absl::ConsumePrefix(&rest, "bytes ")) return std::nullopt;
+  const size_t dash = rest.find('-');
+  const size_t slash = rest.find('/');
+  if (dash == absl::string_view::npos || slash == absl::string_view::npos || slash < dash) return std::nullopt;
+  ContentRange range;
+  if (!absl::SimpleAtoi(rest.substr(0, dash), &range.first) ||
+      !absl::SimpleAtoi(rest.substr(dash + 1, slash - dash - 1), &range.last) || range.first < 0 ||
+      range.last < range.first) {
+    return std::nullopt;
+  }
+  const absl::string_view total = rest.substr(slash + 1);
+  if (total != "*" && (!absl::SimpleAtoi(total, &range.total) || range.total <= range.last)) return std::nullopt;
+  return range;
+}
 
 std::string HexString(const unsigned char* bytes, size_t n) {
   static constexpr char kDigits[] = "0123456789abcdef";

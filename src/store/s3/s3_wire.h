@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,6 +29,14 @@ std::string StripQuotes(std::string_view etag);
 // A single-part upload's ETag is the MD5 of its bytes; a multipart one has a
 // "-N" suffix and cannot be checked locally.
 bool IsMd5Etag(std::string_view etag);
+
+// A Content-Range header "bytes first-last/total" (total may be "*": -1).
+struct ContentRange {
+  int64_t first = 0;
+  int64_t last = 0;  // inclusive
+  int64_t total = -1;
+};
+std::optional<ContentRange> ParseContentRange(std::string_view header);
 
 // The unescaped text of the first <tag>...</tag> in `xml`.
 std::optional<std::string> TagText(std::string_view xml, std::string_view tag);
