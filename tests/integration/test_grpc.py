@@ -546,7 +546,7 @@ class GrpcServerLifecycleTest(GrpcTestBase):
             with concurrent.futures.ThreadPoolExecutor(64) as pool:
                 list(pool.map(lambda i: stubs[i % 16].ModelInfer(self.text_request(m, [f"ticket {i}"])), range(2000)))
             after = self.thread_names(server.pid)
-            ours = ("modelmux", "grpc-cq-0", "grpc-cq-1", "grpc-cq-2")
+            ours = ("modelmux", "mm-worker", "mm-timer", "mm-http-io", "grpc-cq-0", "grpc-cq-1", "grpc-cq-2")
             for name in ours:
                 self.assertEqual(after[name], before[name], f"{name}: {before} -> {after}")
             # gRPC's own pools (executor, timers, event engine, the health
