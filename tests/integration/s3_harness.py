@@ -314,6 +314,15 @@ class S3TestCase(unittest.TestCase):
         os.environ.update(self._saved_env)
         shutil.rmtree(self._tmp, ignore_errors=True)
 
+    def reference(self, tenants):
+        """Each tenant's answer and measured bytes, from the local store."""
+        answers, sizes = {}, {}
+        with harness.Server(harness.shared_store()) as s:
+            for t in tenants:
+                answers[t] = s.invoke(t, harness.ticket_text(t))
+                sizes[t] = s.index()[t]["bytes"]
+        return answers, sizes
+
     def temp_dir(self, name):
         path = os.path.join(self._tmp, name)
         os.makedirs(path, exist_ok=True)

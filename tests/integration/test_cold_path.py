@@ -56,15 +56,6 @@ class ColdPathTest(S3TestCase):
         self.proxy.__exit__(None, None, None)
         super().tearDown()
 
-    def reference(self, tenants):
-        """Each tenant's answer and resident bytes, from the local store."""
-        answers, sizes = {}, {}
-        with Server(harness.shared_store()) as s:
-            for t in tenants:
-                answers[t] = s.invoke(t, harness.ticket_text(t))
-                sizes[t] = s.index()[t]["bytes"]
-        return answers, sizes
-
     def cached_server(self, budget, revalidate_after):
         """A server through the fault proxy whose memory holds one model, with
         the store's timeouts at 30 s and one attempt per request."""

@@ -12,7 +12,7 @@ import time
 
 import harness
 import s3_harness
-from harness import Server, assert_error_json, metric
+from harness import assert_error_json, metric
 from s3_harness import S3TestCase, wait_for
 
 
@@ -36,15 +36,6 @@ def cache_entries(cache_dir):
 
 
 class S3StoreTest(S3TestCase):
-    def reference(self, tenants):
-        """Each tenant's answer and measured bytes from the local store."""
-        answers, sizes = {}, {}
-        with Server(harness.shared_store()) as s:
-            for t in tenants:
-                answers[t] = s.invoke(t, harness.ticket_text(t))
-                sizes[t] = s.index()[t]["bytes"]
-        return answers, sizes
-
     def test_serves_tenants_uploaded_to_the_bucket(self):
         names = harness.tenants()[:4]
         answers, _ = self.reference(names)

@@ -1,7 +1,5 @@
 // S3Store: asking the store where a model is (one HEAD per archive form, at
 // once; else one listing), and the paginated index of model names.
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <array>
 #include <future>
@@ -15,20 +13,12 @@
 #include "common/status_macros.h"
 #include "store/archive.h"
 #include "store/s3/s3_store.h"
+#include "store/s3/s3_wire.h"
 
 namespace modelmux {
 namespace {
 
 absl::string_view View(std::string_view s) { return absl::string_view(s.data(), s.size()); }
-
-std::string Md5Hex(std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(data.data(), data.size(), digest, &length, EVP_md5(), nullptr);
-  std::string out;
-  for (unsigned int i = 0; i < length; ++i) absl::StrAppend(&out, absl::Hex(digest[i], absl::kZeroPad2));
-  return out;
-}
 
 using HeadResults = std::array<absl::StatusOr<S3Object>, kArchiveFormats.size()>;
 
@@ -97,7 +87,7 @@ absl::StatusOr<S3Store::Located> S3Store::Find(std::string_view name, const Call
     located.info.bytes += file.size;
     absl::StrAppend(&listing, file.key, "\n", file.etag, "\n");
   }
-  located.info.version = absl::StrCat("files-", Md5Hex(listing));
+  located.info.version = absl::StrCat("files-", s3_internal::Md5Hex(listing));
   options_.cache->NoteStoreVersion(name, located.info.version);
   return located;
 }

@@ -6,8 +6,6 @@
 // Thread-safe: requests arrive on the server's session threads.
 #pragma once
 
-#include <openssl/evp.h>
-
 #include <functional>
 #include <map>
 #include <mutex>
@@ -19,17 +17,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "store/s3/s3_test_server.h"
+#include "store/s3/s3_wire.h"
 
 namespace modelmux::s3_test {
 
-inline std::string Md5Hex(const std::string& data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(data.data(), data.size(), digest, &length, EVP_md5(), nullptr);
-  std::string out;
-  for (unsigned int i = 0; i < length; ++i) absl::StrAppend(&out, absl::Hex(digest[i], absl::kZeroPad2));
-  return out;
-}
+using s3_internal::Md5Hex;
 
 // What to do to one answer instead of sending it whole.
 struct Fault {

@@ -1,5 +1,7 @@
 #include "store/s3/s3_wire.h"
 
+#include <openssl/evp.h>
+
 #include <algorithm>
 #include <utility>
 #include <vector>
@@ -60,7 +62,8 @@ std::optional<ContentRange> ParseContentRange(std::string_view header) {
   if (!absl::ConsumePrefix(&rest, "bytes ")) return std::nullopt;
   const size_t dash = rest.find('-');
   const size_t slash = rest.find('/');
-  if (dash == absl::string_view::npos || slash == absl::string_view::npos || slash < dash) return std::nullopt;
+  if (dash == absl::string_view::npos || slash == absl::string_view::npos || slash < dash)
+    return std::nullopt;
   ContentRange range;
   if (!absl::SimpleAtoi(rest.substr(0, dash), &range.first) ||
       !absl::SimpleAtoi(rest.substr(dash + 1, slash - dash - 1), &range.last) || range.first < 0 ||
@@ -68,8 +71,16 @@ std::optional<ContentRange> ParseContentRange(std::string_view header) {
     return std::nullopt;
   }
   const absl::string_view total = rest.substr(slash + 1);
-  if (total != "*" && (!absl::SimpleAtoi(total, &range.total) || range.total <= range.last)) return std::nullopt;
+  if (total != "*" && (!absl::SimpleAtoi(total, &range.total) || range.total <= range.last))
+    return std::nullopt;
   return range;
+}
+
+std::string Md5Hex(std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(data.data(), data.size(), digest, &length, EVP_md5(), nullptr);
+  return HexString(digest, length);
 }
 
 std::string HexString(const unsigned char* bytes, size_t n) {

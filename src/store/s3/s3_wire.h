@@ -23,6 +23,9 @@ std::string UriEncode(std::string_view text, bool keep_slash);
 // Lower-case hex of `n` bytes.
 std::string HexString(const unsigned char* bytes, size_t n);
 
+// Lower-case hex of the MD5 of `data` (a single-part upload's ETag).
+std::string Md5Hex(std::string_view data);
+
 // An ETag without its quotes.
 std::string StripQuotes(std::string_view etag);
 
