@@ -14,18 +14,11 @@
 #include "registry/model_registry.h"
 #include "registry/registry_test_util.h"
 #include "runtime/load_pool.h"
-#include "spdlog/spdlog.h"
 
 namespace modelmux::testing_util {
 
 class ModelRegistryTest : public ::testing::Test {
  protected:
-  // spdlog creates its default logger on first use. Debian's libspdlog is not
-  // built with ThreadSanitizer, so a creation on one load-pool thread and a
-  // read on another shows up as a (false) race: create it here, before any
-  // registry thread can log.
-  ModelRegistryTest() { spdlog::default_logger(); }
-
   static constexpr std::chrono::milliseconds kBackoff{1000};
 
   void MakeRegistry(int64_t budget, LoadPool* pool = nullptr,

@@ -13,7 +13,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
-#include "spdlog/spdlog.h"
 
 namespace modelmux {
 namespace {
@@ -169,11 +168,6 @@ Tensor Fp32Tensor(std::string name, std::vector<float> values) {
 
 class InferenceServerTest : public ::testing::Test {
  protected:
-  // spdlog's default logger, created before any server thread can log: a
-  // creation racing a read shows up as a (false) race under TSan (Debian's
-  // libspdlog is not built with it).
-  InferenceServerTest() { spdlog::default_logger(); }
-
   std::unique_ptr<InferenceServer> MakeServer(int64_t budget = 1 << 20, int workers = 2, int queue = 128,
                                               std::chrono::milliseconds store_timeout = std::chrono::seconds(2)) {
     InferenceServer::Options options;

@@ -15,7 +15,6 @@
 #include "gtest/gtest.h"
 #include "metrics/metrics.h"
 #include "server/inference_server.h"
-#include "spdlog/spdlog.h"
 #include "store/local_directory_store.h"
 
 namespace modelmux::testing_util {
@@ -43,11 +42,6 @@ inline absl::StatusOr<std::unique_ptr<InferenceServer>> MakeTestServer(const std
                                                                        std::unique_ptr<Backend> backend,
                                                                        Metrics* metrics,
                                                                        int max_queue_per_model = 128) {
-  // spdlog creates its default logger on first use. Debian's libspdlog is not
-  // built with ThreadSanitizer, so a creation on one load thread and a read on
-  // another (two models loading at once) shows up as a (false) race: create
-  // it here, before any server thread can log.
-  spdlog::default_logger();
   LocalDirectoryStore::Options store_options;
   store_options.root = root;
   absl::StatusOr<std::unique_ptr<LocalDirectoryStore>> store = LocalDirectoryStore::Create(store_options);
