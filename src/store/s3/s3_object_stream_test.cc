@@ -4,6 +4,7 @@
 // stopping.
 #include "store/s3/s3_object_stream.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <random>
@@ -41,15 +42,7 @@ int64_t RangeStart(const Captured& request) {
 
 class S3ObjectStreamTest : public ::testing::Test {
  protected:
-  S3ObjectStreamTest() : bucket_(server_) {
-    S3Client::Options options;
-    options.endpoint = server_.endpoint();
-    options.bucket = "models";
-    options.credentials = {"AKIDEXAMPLE", "secret", ""};
-    options.max_attempts = 3;
-    options.initial_backoff = options.max_backoff = std::chrono::milliseconds(1);
-    client_ = *S3Client::Create(options);
-  }
+  S3ObjectStreamTest() : bucket_(server_), client_(s3_test::TestClient(server_)) {}
 
   // Puts `bytes` at "m.tar" and opens a stream of it in parts of `part_size`.
   std::unique_ptr<S3ObjectStream> Open(const std::string& bytes, int64_t part_size, int parallel,
@@ -72,6 +65,14 @@ class S3ObjectStreamTest : public ::testing::Test {
     }
   }
 
+  // The first byte each GET asked for, in ascending order.
+  std::vector<int64_t> SortedRangeStarts() {
+    std::vector<int64_t> starts;
+    for (const Captured& get : Gets()) starts.push_back(RangeStart(get));
+    std::sort(starts.begin(), starts.end());
+    return starts;
+  }
+
   std::vector<Captured> Gets() {
     std::vector<Captured> gets;
     for (const Captured& r : server_.requests()) {
@@ -92,9 +93,7 @@ TEST_F(S3ObjectStreamTest, PartsArriveInParallelAndAreHandedOutInOrder) {
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_EQ(*read, bytes);
   EXPECT_TRUE(stream->Finish().ok());
-  std::vector<int64_t> starts;
-  for (const Captured& get : Gets()) starts.push_back(RangeStart(get));
-  std::sort(starts.begin(), starts.end());
+  const std::vector<int64_t> starts = SortedRangeStarts();
   ASSERT_EQ(starts.size(), 16u);  // ceil(1,000,017 / 65,536)
   for (size_t i = 0; i < starts.size(); ++i) EXPECT_EQ(starts[i], static_cast<int64_t>(i) * 64 * 1024);
   EXPECT_EQ(Gets()[0].Header("if-match"), "\"" + s3_test::Md5Hex(bytes) + "\"");
@@ -114,9 +113,7 @@ TEST_F(S3ObjectStreamTest, APartFailingOnceIsResumedAloneFromWhereItStopped) {
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_EQ(*read, bytes);
   EXPECT_TRUE(stream->Finish().ok());
-  std::vector<int64_t> starts;
-  for (const Captured& get : Gets()) starts.push_back(RangeStart(get));
-  std::sort(starts.begin(), starts.end());
+  const std::vector<int64_t> starts = SortedRangeStarts();
   // Three parts, and the cut one resumed at its first missing byte.
   EXPECT_THAT(starts, ::testing::ElementsAre(0, 100 * 1000, 100 * 1000 + 12345, 200 * 1000));
 }
@@ -135,7 +132,10 @@ TEST_F(S3ObjectStreamTest, AnObjectOfOnePartIsOnePlainGet) {
 TEST_F(S3ObjectStreamTest, AtMostParallelPartsAreFetchedAheadOfTheReader) {
   const std::string bytes = RandomBytes(10 * 4096);
   auto stream = Open(bytes, 4096, 2);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // nobody reads
+  ASSERT_TRUE(bucket_.WaitForRequests("GET", 2));
+  // Nobody reads. Time is the point here: a third part, if the window let
+  // one start, would be requested within this while.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_EQ(Gets().size(), 2u);
   auto read = ReadAll(*stream);
   ASSERT_TRUE(read.ok()) << read.status();
@@ -218,7 +218,7 @@ TEST_F(S3ObjectStreamTest, CancellationStopsEveryPart) {
   auto cancellation = std::make_shared<Cancellation>();
   auto stream = Open(RandomBytes(50 * 1000), 10 * 1000, 3, "", CallContext{Deadline::Never(), cancellation});
   std::thread canceller([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    EXPECT_TRUE(bucket_.WaitForRequests("GET", 3));  // every part is under way
     cancellation->Cancel(absl::DeadlineExceededError("loading model 'm' took longer than 1 s"));
   });
   const auto start = std::chrono::steady_clock::now();

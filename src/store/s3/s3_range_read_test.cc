@@ -8,6 +8,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "store/s3/s3_client.h"
+#include "store/s3/s3_test_bucket.h"
 #include "store/s3/s3_test_server.h"
 #include "store/s3/s3_wire.h"
 
@@ -23,15 +24,7 @@ const std::string kObject = "0123456789abcdefghijklmnopqrstuvwxyz";  // 36 bytes
 
 class S3RangeReadTest : public ::testing::Test {
  protected:
-  std::unique_ptr<S3Client> Client() {
-    S3Client::Options options;
-    options.endpoint = server_.endpoint();
-    options.bucket = "models";
-    options.credentials = {"AKIDEXAMPLE", "secret", ""};
-    options.max_attempts = 3;
-    options.initial_backoff = options.max_backoff = std::chrono::milliseconds(1);
-    return *S3Client::Create(options);
-  }
+  std::unique_ptr<S3Client> Client() { return s3_test::TestClient(server_); }
   // Reads into `received_`.
   absl::StatusOr<S3Object> Read(int64_t offset, int64_t length, std::string etag = "v1") {
     S3Client::ByteSink sink = [this](std::string_view bytes) {

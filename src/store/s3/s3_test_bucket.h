@@ -6,8 +6,11 @@
 // Thread-safe: requests arrive on the server's session threads.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -16,12 +19,25 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "store/s3/s3_client.h"
 #include "store/s3/s3_test_server.h"
 #include "store/s3/s3_wire.h"
 
 namespace modelmux::s3_test {
 
 using s3_internal::Md5Hex;
+
+// A client of `server`'s bucket "models": test credentials, 3 attempts, 1 ms
+// back-off.
+inline std::unique_ptr<S3Client> TestClient(const ScriptedServer& server) {
+  S3Client::Options options;
+  options.endpoint = server.endpoint();
+  options.bucket = "models";
+  options.credentials = {"AKIDEXAMPLE", "secret", ""};
+  options.max_attempts = 3;
+  options.initial_backoff = options.max_backoff = std::chrono::milliseconds(1);
+  return *S3Client::Create(options);
+}
 
 // What to do to one answer instead of sending it whole.
 struct Fault {
@@ -59,6 +75,14 @@ class FakeBucket {
     std::lock_guard<std::mutex> lock(mu_);
     hang_ = hang;
   }
+  // Waits until `n` requests of `method` have reached the bucket (the fault
+  // hook has seen them and their answers are under way); false after
+  // `timeout`.
+  bool WaitForRequests(const std::string& method, size_t n,
+                       std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return arrived_changed_.wait_for(lock, timeout, [&] { return arrived_[method] >= n; });
+  }
 
  private:
   struct Object {
@@ -73,6 +97,8 @@ class FakeBucket {
 
   std::optional<Reply> Answer(const Captured& request) {
     std::unique_lock<std::mutex> lock(mu_);
+    ++arrived_[request.method];
+    arrived_changed_.notify_all();
     if (hang_) return Reply{ResponseText(200, {}, ""), Pace{.at_once = 0}};
     const Fault fault = (faults_ ? faults_(request) : std::nullopt).value_or(Fault{.kind = Fault::kNone});
     if (fault.kind == Fault::kStatus) {
@@ -152,6 +178,8 @@ class FakeBucket {
   }
 
   std::mutex mu_;
+  std::condition_variable arrived_changed_;
+  std::map<std::string, size_t> arrived_;  // requests seen, by method
   std::map<std::string, Object> objects_;
   FaultHook faults_;
   bool hang_ = false;
