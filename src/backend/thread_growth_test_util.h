@@ -11,6 +11,7 @@
 #include <dirent.h>
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <latch>
 #include <memory>
@@ -77,6 +78,12 @@ inline ThreadGrowth MeasureThreadGrowth(int callers, int models_per_caller,
   }
   for (std::thread& t : threads) t.join();
   growth.most = most.load();
+  // A joined thread may stay listed in /proc/self/task for a moment (the
+  // kernel wakes the joiner before it reaps the task): wait, bounded, for the
+  // count to come back down before reading it.
+  for (int i = 0; i < 400 && ThreadCount() > growth.before; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   growth.after = ThreadCount();
   return growth;
 }

@@ -10,7 +10,7 @@ import unittest
 import harness
 from harness import Server
 
-CLIENTS = 32
+CLIENTS = 64
 
 
 class ShutdownTest(unittest.TestCase):

@@ -132,7 +132,7 @@ TEST_F(S3ObjectStreamTest, AnObjectOfOnePartIsOnePlainGet) {
 TEST_F(S3ObjectStreamTest, AtMostParallelPartsAreFetchedAheadOfTheReader) {
   const std::string bytes = RandomBytes(10 * 4096);
   auto stream = Open(bytes, 4096, 2);
-  ASSERT_TRUE(bucket_.WaitForRequests("GET", 2));
+  ASSERT_TRUE(server_.WaitForRequests("GET", 2));
   // Nobody reads. Time is the point here: a third part, if the window let
   // one start, would be requested within this while.
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
@@ -218,7 +218,7 @@ TEST_F(S3ObjectStreamTest, CancellationStopsEveryPart) {
   auto cancellation = std::make_shared<Cancellation>();
   auto stream = Open(RandomBytes(50 * 1000), 10 * 1000, 3, "", CallContext{Deadline::Never(), cancellation});
   std::thread canceller([&] {
-    EXPECT_TRUE(bucket_.WaitForRequests("GET", 3));  // every part is under way
+    EXPECT_TRUE(server_.WaitForRequests("GET", 3));  // every part is under way
     cancellation->Cancel(absl::DeadlineExceededError("loading model 'm' took longer than 1 s"));
   });
   const auto start = std::chrono::steady_clock::now();

@@ -350,7 +350,7 @@ TEST_F(S3StoreTest, CancelledDownloadCachesNothing) {
   auto source = store->Locate("m", call);
   ASSERT_TRUE(source.ok()) << source.status();
   auto fetched = std::async(std::launch::async, [&] { return (*source)->Fetch(call); });
-  ASSERT_TRUE(bucket_.WaitForRequests("GET", 1));  // the GET is under way
+  ASSERT_TRUE(server_.WaitForRequests("GET", 1));  // the GET is under way
   cancellation->Cancel(absl::DeadlineExceededError("loading model 'm' took longer than 1 s"));
   ASSERT_EQ(fetched.wait_for(std::chrono::seconds(10)), std::future_status::ready);
   absl::StatusOr<std::unique_ptr<LocalArtifact>> artifact = fetched.get();

@@ -7,7 +7,6 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -75,14 +74,6 @@ class FakeBucket {
     std::lock_guard<std::mutex> lock(mu_);
     hang_ = hang;
   }
-  // Waits until `n` requests of `method` have reached the bucket (the fault
-  // hook has seen them and their answers are under way); false after
-  // `timeout`.
-  bool WaitForRequests(const std::string& method, size_t n,
-                       std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-    std::unique_lock<std::mutex> lock(mu_);
-    return arrived_changed_.wait_for(lock, timeout, [&] { return arrived_[method] >= n; });
-  }
 
  private:
   struct Object {
@@ -97,8 +88,6 @@ class FakeBucket {
 
   std::optional<Reply> Answer(const Captured& request) {
     std::unique_lock<std::mutex> lock(mu_);
-    ++arrived_[request.method];
-    arrived_changed_.notify_all();
     if (hang_) return Reply{ResponseText(200, {}, ""), Pace{.at_once = 0}};
     const Fault fault = (faults_ ? faults_(request) : std::nullopt).value_or(Fault{.kind = Fault::kNone});
     if (fault.kind == Fault::kStatus) {
@@ -178,8 +167,6 @@ class FakeBucket {
   }
 
   std::mutex mu_;
-  std::condition_variable arrived_changed_;
-  std::map<std::string, size_t> arrived_;  // requests seen, by method
   std::map<std::string, Object> objects_;
   FaultHook faults_;
   bool hang_ = false;

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -114,6 +115,16 @@ class ScriptedServer {
     std::lock_guard<std::mutex> lock(mu_);
     return requests_;
   }
+  // Waits until `n` requests of `method` have arrived (each is recorded
+  // before it is answered); false after `timeout`.
+  bool WaitForRequests(const std::string& method, size_t n,
+                       std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return request_arrived_.wait_for(lock, timeout, [&] {
+      return static_cast<size_t>(std::count_if(requests_.begin(), requests_.end(),
+                                               [&](const Captured& r) { return r.method == method; })) >= n;
+    });
+  }
   std::string endpoint() const { return absl::StrCat("http://127.0.0.1:", port_); }
 
  private:
@@ -146,6 +157,7 @@ class ScriptedServer {
         requests_.push_back(request);
         handler = handler_;
       }
+      request_arrived_.notify_all();
       std::optional<Reply> handled = handler ? handler(request) : std::nullopt;
       if (handled.has_value()) {
         reply = *std::move(handled);
@@ -211,6 +223,7 @@ class ScriptedServer {
   std::deque<Reply> script_;
   Handler handler_;
   std::vector<Captured> requests_;
+  std::condition_variable request_arrived_;
   std::vector<int> connections_;
   std::vector<std::thread> sessions_;
   std::mutex stop_mu_;
